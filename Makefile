@@ -1,0 +1,48 @@
+# ChainLift: the two everyday commands are `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 4
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint setup migrate publish-forms clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+migrate: setup
+	$(BIN)/flask --app wsgi db upgrade
+
+publish-forms: migrate
+	@if ls forms/*.xlsx forms/*.xls forms/*.xml >/dev/null 2>&1; then \
+	  $(BIN)/flask --app wsgi forms publish $$(ls forms/*.xlsx forms/*.xls forms/*.xml 2>/dev/null); fi
+
+## make run: set up, migrate the embedded SQLite database, publish forms/, start gunicorn on http://$(HOST):$(PORT)
+run: publish-forms
+	@$(BIN)/flask --app wsgi users ensure-admin
+	@$(BIN)/python -m app.cli.banner --host $(HOST) --port $(PORT)
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+## make test: set up, run the whole suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set
+test: setup
+	$(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \
+	  $(BIN)/pytest --database-url "$$TEST_DATABASE_URL"; \
+	else echo "TEST_DATABASE_URL is not set: skipped the PostgreSQL run"; fi
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

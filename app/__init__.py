@@ -1,0 +1,31 @@
+"""ChainLift: the survey backend for value-chain upgrading programmes."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from app import db
+from app.config import Settings, load_settings
+from app.services.blobs import BlobStore
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app from ``settings`` (default: read from the environment). No import-time side effects."""
+    from app.api import register_blueprints  # noqa: PLC0415 - keeps `import app` light for alembic
+    from app.cli import register_commands  # noqa: PLC0415
+    from app.web import register_pages  # noqa: PLC0415
+
+    settings = settings or load_settings()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.from_mapping(settings.flask_config())
+    app.extensions["settings"] = settings
+    app.extensions["blobs"] = BlobStore(settings.media_root)
+    db.init_app(app)
+    register_blueprints(app)
+    register_pages(app)
+    register_commands(app)
+    if not app.debug:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return app

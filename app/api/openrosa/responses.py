@@ -1,0 +1,71 @@
+"""OpenRosa response envelopes, the headers every OpenRosa response carries, and errors as XML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET  # building XML only; untrusted XML is parsed in app.ingest with defusedxml
+
+from flask import Response, current_app, g
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.http import http_date
+
+from app.api.openrosa.blueprint import blueprint
+from app.errors import DomainError
+
+OPENROSA_RESPONSE_NS = "http://openrosa.org/http/response"
+XML_TYPE = "text/xml; charset=utf-8"
+
+
+def accept_content_length() -> int:
+    return int(current_app.config["MAX_CONTENT_LENGTH"])
+
+
+def xml_response(root: ET.Element, status: int = 200) -> Response:
+    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return Response(body, status=status, content_type=XML_TYPE)
+
+
+def message(text: str, status: int, *, nature: str = "") -> Response:
+    """``<OpenRosaResponse>``; Collect shows the text of its first ``<message>`` to the enumerator."""
+    root = ET.Element("OpenRosaResponse", {"xmlns": OPENROSA_RESPONSE_NS, "items": "0"})
+    ET.SubElement(root, "message", {"nature": nature}).text = text
+    return xml_response(root, status)
+
+
+def error(text: str, status: int) -> Response:
+    return message(text, status, nature="error")
+
+
+@blueprint.after_request
+def _openrosa_headers(response: Response) -> Response:
+    response.headers["X-OpenRosa-Version"] = "1.0"
+    response.headers["X-OpenRosa-Accept-Content-Length"] = str(accept_content_length())
+    response.headers["Content-Language"] = "en"
+    response.headers.setdefault("Date", http_date())
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@blueprint.errorhandler(DomainError)
+def _domain_error(exc: DomainError) -> Response:
+    return error(exc.message, exc.status)
+
+
+@blueprint.errorhandler(RequestEntityTooLarge)
+def _too_large(_exc: RequestEntityTooLarge) -> Response:
+    limit_mb = accept_content_length() / 1_000_000
+    return error(
+        f"The submission is larger than this server accepts ({limit_mb:g} MB in one request), or has too many "
+        "parts. Send large media files separately or ask an admin to raise MAX_UPLOAD_BYTES.",
+        413,
+    )
+
+
+@blueprint.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    response = error(exc.description or exc.name, exc.code or 500)
+    if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    challenge = g.get("auth_challenge")
+    if exc.code == 401 and challenge:
+        response.headers["WWW-Authenticate"] = challenge
+    return response

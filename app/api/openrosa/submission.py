@@ -1,0 +1,121 @@
+"""Form Submission API: HEAD and POST /submission (../shared/docs/openrosa.md §5).
+
+Order of work for a POST, so that a 201/202 always means everything is durably stored:
+1. parse the instance (pure) and look up its form version (short read transaction);
+2. write the attachment parts the instance refers to into the blob store, fsynced, outside any transaction;
+3. record the rows in one write transaction; a race between identical POSTs ends in the UNIQUE constraint,
+   and the loser simply runs again and sees the winner's row.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, current_app, request
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import BadRequest, ServiceUnavailable
+
+from app.api.openrosa.auth import current_user, login_required
+from app.api.openrosa.blueprint import blueprint
+from app.api.openrosa.responses import message
+from app.db import transaction
+from app.errors import InvalidError
+from app.ingest.instance import InstanceError, read_instance
+from app.services import submissions
+from app.services.blobs import BlobStore
+from app.services.submissions import IncomingFile
+
+log = logging.getLogger(__name__)
+XML_PART = "xml_submission_file"
+MAX_XML_BYTES = 10 * 1024 * 1024
+RACE_RETRIES = 3
+
+
+@blueprint.route("/submission", methods=["HEAD", "GET"])
+@login_required
+def submission_preflight() -> Response:
+    """Collect sends HEAD before every upload and requires 204 (never 200)."""
+    return Response(status=204)
+
+
+def _xml_part() -> bytes:
+    part = request.files.get(XML_PART)
+    if part is not None:
+        data = part.stream.read(MAX_XML_BYTES + 1)
+    elif XML_PART in request.form:  # some tools send the XML as a plain form field
+        data = request.form[XML_PART].encode("utf-8")
+    else:
+        raise BadRequest(f"Required multipart POST field {XML_PART} missing.")
+    if len(data) > MAX_XML_BYTES:
+        raise InvalidError(f"The submission XML is larger than {MAX_XML_BYTES // (1024 * 1024)} MB.")
+    return data
+
+
+def _store_parts(names: set[str]) -> dict[str, IncomingFile]:
+    store: BlobStore = current_app.extensions["blobs"]
+    stored: dict[str, IncomingFile] = {}
+    for name, part in request.files.items(multi=True):
+        if name == XML_PART or name not in names or name in stored:
+            continue  # Collect sends every file in the instance folder; only referenced ones are kept
+        stored[name] = _store_part(store, part)
+    return stored
+
+
+def _store_part(store: BlobStore, part: FileStorage) -> IncomingFile:
+    ref = store.put_stream(part.stream)
+    return IncomingFile(ref.sha256, ref.size, part.mimetype or "application/octet-stream")
+
+
+@blueprint.route("/submission", methods=["POST"])
+@login_required
+def submission_post() -> Response:
+    if request.mimetype != "multipart/form-data":
+        raise BadRequest("A submission is a multipart/form-data POST with an xml_submission_file part.")
+    xml = _xml_part()
+    try:
+        instance = read_instance(xml)
+    except InstanceError as exc:
+        raise InvalidError(str(exc)) from exc
+    user = current_user()
+    try:
+        with transaction() as session:
+            form_version = submissions.find_form_version(session, user, instance)
+            names = {f.name for f in submissions.expected_files(form_version, instance)}
+        files = _store_parts(names)
+        received = None
+        for attempt in range(RACE_RETRIES):
+            try:
+                with transaction(write=True) as session:
+                    received = submissions.receive(
+                        session,
+                        user=user,
+                        instance=instance,
+                        xml=xml,
+                        files=files,
+                        device_id=request.args.get("deviceID"),
+                        user_agent=request.user_agent.string or None,
+                    )
+                break
+            except IntegrityError:
+                if attempt == RACE_RETRIES - 1:
+                    raise
+                log.info("instance %s raced an identical POST; retrying", instance.instance_id)
+    except OperationalError as exc:
+        log.exception("database unavailable while receiving a submission")
+        raise ServiceUnavailable("The server's database is unavailable; the phone will send again later.") from exc
+    assert received is not None  # noqa: S101 - the loop either breaks with a result or raises
+    return _success(received)
+
+
+def _success(received: submissions.Received) -> Response:
+    if not received.stored_new:
+        response = message("This submission was already received; nothing new was stored.", 202)
+    elif received.missing:
+        response = message(
+            f"Submission received; waiting for {len(received.missing)} attachment(s): {', '.join(received.missing)}.",
+            201,
+        )
+    else:
+        response = message("Full submission upload was successful!", 201)
+    return response

@@ -1,0 +1,14 @@
+"""Command-line interface: ``flask --app wsgi <group> <command>``; every command has ``--help``."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.cli.forms import forms_cli
+from app.cli.migrate import db_cli
+from app.cli.users import users_cli
+
+
+def register_commands(app: Flask) -> None:
+    for group in (db_cli, users_cli, forms_cli):
+        app.cli.add_command(group)

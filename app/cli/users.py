@@ -1,0 +1,116 @@
+"""`flask users ...`: accounts for admins, programme managers and enumerators."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import zlib
+
+import click
+import segno
+from flask.cli import AppGroup
+
+from app.cli.common import friendly_errors, server_url
+from app.db import transaction
+from app.models import Role
+from app.services import users
+
+users_cli = AppGroup("users", help="User accounts and ODK Collect set-up.")
+
+
+@users_cli.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True, help="What the user may do.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else one is generated).")
+@friendly_errors
+def create(name: str, role: str, password_stdin: bool) -> None:
+    """Create user NAME. Prints a generated password unless --password-stdin is given."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.new_password()
+    with transaction(write=True) as session:
+        user = users.create_user(session, name, Role(role), password)
+    click.echo(f"Created {user.role.value} '{user.username}'.")
+    if not password_stdin:
+        click.echo(f"Password: {password}")
+
+
+@users_cli.command("list")
+def list_users() -> None:
+    """List users with their role and state."""
+    with transaction() as session:
+        rows = users.list_users(session)
+    click.echo(f"{'NAME':<24} {'ROLE':<11} {'STATE':<12} CREATED")
+    for user in rows:
+        state = "active" if user.active else "deactivated"
+        click.echo(f"{user.username:<24} {user.role.value:<11} {state:<12} {user.created_at:%Y-%m-%d}")
+
+
+@users_cli.command("deactivate")
+@click.argument("name")
+@friendly_errors
+def deactivate(name: str) -> None:
+    """Deactivate NAME: its password and app-user token stop working at once."""
+    with transaction(write=True) as session:
+        users.deactivate(session, name)
+    click.echo(f"Deactivated '{name}'.")
+
+
+@users_cli.command("set-password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else one is generated).")
+@friendly_errors
+def set_password(name: str, password_stdin: bool) -> None:
+    """Set a new password for NAME."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.new_password()
+    with transaction(write=True) as session:
+        users.set_password(users.get_user(session, name), password)
+    click.echo(f"Password changed for '{name}'." + ("" if password_stdin else f"\nPassword: {password}"))
+
+
+@users_cli.command("ensure-admin")
+@friendly_errors
+def ensure_admin() -> None:
+    """Create the first admin if there is none; prints its password only when it was created."""
+    with transaction(write=True) as session:
+        user, password = users.ensure_admin(session)
+    if password is not None:
+        click.echo(f"Created admin '{user.username}' with password: {password}")
+        click.echo("This password is shown once; change it with: flask --app wsgi users set-password admin")
+
+
+def collect_settings(url: str, project: str) -> dict[str, object]:
+    """ODK Collect's settings JSON (what its QR code carries)."""
+    return {
+        "general": {"server_url": url, "form_update_mode": "match_exactly", "autosend": "wifi_and_cellular"},
+        "admin": {"change_server": False, "automatic_update": True},
+        "project": {"name": project, "color": "#2e6b3a", "icon": "C"},
+    }
+
+
+@users_cli.command("collect-config")
+@click.argument("name")
+@click.option("--server", help="Server URL as phones reach it (default: PUBLIC_BASE_URL or http://127.0.0.1:5000).")
+@click.option("--project", default="ChainLift", show_default=True, help="Project name shown in Collect.")
+@click.option("--rotate", is_flag=True, help="Issue a new token; phones set up with the old one stop working.")
+@click.option("--qr", "qr_path", type=click.Path(dir_okay=False), help="Also write the QR code to this PNG/SVG file.")
+@friendly_errors
+def collect_config(name: str, server: str | None, project: str, rotate: bool, qr_path: str | None) -> None:
+    """Print the app-user URL of enumerator NAME and the ODK Collect settings JSON for its QR code."""
+    with transaction(write=True) as session:
+        user = users.get_user(session, name)
+        if rotate:
+            user.token = None
+        token = users.ensure_token(user)
+    url = f"{server_url(server)}/key/{token}"
+    settings = collect_settings(url, project)
+    payload = base64.b64encode(zlib.compress(json.dumps(settings).encode())).decode()
+    click.echo(f"Server URL (app user '{name}', no password needed):\n  {url}\n")
+    click.echo("ODK Collect settings JSON:")
+    click.echo(json.dumps(settings, indent=2))
+    qr = segno.make(payload, error="l")
+    if qr_path:
+        qr.save(qr_path, scale=6)
+        click.echo(f"\nQR code written to {qr_path}: in Collect, Project settings > Reconfigure with QR code.")
+    else:
+        click.echo("\nQR code (Collect: Project settings > Reconfigure with QR code; or use --qr FILE.png):")
+        qr.terminal(compact=True)

@@ -1,0 +1,1 @@
+"""Transport adapters: bytes in, plain Python values out. No database, no Flask."""
