@@ -1,0 +1,68 @@
+"""Helpers that build real rows through the services, as the CLI and the HTTP layer do."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from app.db import transaction
+from app.models import Role
+from app.services import forms, users
+from app.services.blobs import BlobStore
+
+PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class MadeUser:
+    username: str
+    password: str
+    token: str | None
+    role: Role
+
+    @property
+    def prefix(self) -> str:
+        """URL prefix that authenticates as this user (app-user token)."""
+        assert self.token is not None
+        return f"/key/{self.token}"
+
+
+class Factory:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def user(self, name: str = "enum1", role: Role = Role.ENUMERATOR, password: str = PASSWORD) -> MadeUser:
+        with self.app.app_context(), transaction(write=True) as session:
+            user = users.create_user(session, name, role, password)
+            token = users.ensure_token(user)
+        return MadeUser(name, password, token, role)
+
+    def publish(self, path: Path, media: Mapping[str, bytes] | None = None, name: str | None = None) -> forms.Published:
+        return self.publish_bytes(name or path.name, path.read_bytes(), media)
+
+    def publish_bytes(self, name: str, data: bytes, media: Mapping[str, bytes] | None = None) -> forms.Published:
+        store: BlobStore = self.app.extensions["blobs"]
+        with self.app.app_context(), transaction(write=True) as session:
+            return forms.publish(session, store, name, data, media)
+
+
+def submit(
+    client: FlaskClient,
+    prefix: str,
+    xml: bytes,
+    files: Mapping[str, bytes] | None = None,
+    *,
+    extra: Mapping[str, str] | None = None,
+    **kwargs: object,
+) -> TestResponse:
+    data: dict[str, object] = {"xml_submission_file": (io.BytesIO(xml), "instance.xml", "text/xml")}
+    for name, content in (files or {}).items():
+        data[name] = (io.BytesIO(content), name, "application/octet-stream")
+    data.update(extra or {})
+    return client.post(f"{prefix}/submission", data=data, content_type="multipart/form-data", **kwargs)  # type: ignore[arg-type]
