@@ -65,4 +65,4 @@ def submit(
     for name, content in (files or {}).items():
         data[name] = (io.BytesIO(content), name, "application/octet-stream")
     data.update(extra or {})
-    return client.post(f"{prefix}/submission", data=data, content_type="multipart/form-data", **kwargs)  # type: ignore[arg-type]
+    return client.post(f"{prefix}/submission", data=data, content_type="multipart/form-data", **kwargs)

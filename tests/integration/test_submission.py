@@ -211,7 +211,7 @@ def test_old_form_versions_still_accept_submissions(
         "deep",
     ],
 )
-def test_bad_submissions_get_a_clear_openrosa_error_and_leave_nothing(
+def test_bad_submissions_get_a_clear_openrosa_error_and_leave_nothing(  # noqa: PLR0917 - parametrised
     client: FlaskClient, factory: Factory, enumerator: MadeUser, odk: Path, xml: bytes, status: int, needle: bytes
 ) -> None:
     factory.publish(odk / "forms/simple.xml")

@@ -1,0 +1,178 @@
+"""ODK Collect's conversation with a real gunicorn server over real HTTP (../shared/docs/openrosa.md §2-§5, §8).
+
+Collect: GET formList → 401 Digest challenge → GET formList with Digest → download the form (hash check) →
+manifest → media → HEAD /submission (expects 204) → POST multipart, split over two requests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from defusedxml import ElementTree
+from requests.auth import HTTPDigestAuth
+from urllib3 import encode_multipart_formdata
+
+from app.config import Settings
+from tests.conftest import ROOT
+from tests.helpers import Factory
+
+XF = "{http://openrosa.org/xforms/xformsList}"
+MF = "{http://openrosa.org/xforms/xformsManifest}"
+COLLECT_HEADERS = {"X-OpenRosa-Version": "1.0", "User-Agent": "org.odk.collect.android/v2024.3.0 test"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(settings: Settings, factory: Factory) -> Iterator[str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "CHAINLIFT_INSTANCE_PATH": str(settings.instance_path),
+        "MEDIA_ROOT": str(settings.media_root),
+        "SECRET_KEY": settings.secret_key,
+    }
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    process = subprocess.Popen(
+        [str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(base + "/", timeout=5)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("gunicorn did not start") from None
+                time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
+
+
+def test_collect_session_with_digest_auth(server: str, factory: Factory, odk: Path) -> None:
+    factory.publish(odk / "forms/binaryType.xml")
+    goodone = b"name,label\na,A\n"
+    factory.publish(odk / "forms/withAttachments.xml", media={"goodone.csv": goodone})
+    user = factory.user("amina")
+    device = {"deviceID": "collect:e2e-1"}
+
+    anonymous = requests.get(f"{server}/formList", params=device, headers=COLLECT_HEADERS, timeout=10)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["WWW-Authenticate"].startswith("Digest ")
+
+    phone = requests.Session()
+    phone.headers.update(COLLECT_HEADERS)
+    phone.auth = HTTPDigestAuth(user.username, user.password)
+
+    listing = phone.get(f"{server}/formList", params=device, timeout=10)
+    assert listing.status_code == 200
+    assert listing.headers["X-OpenRosa-Version"] == "1.0"
+    assert "text/xml" in listing.headers["Content-Type"]
+    entries = {e.findtext(f"{XF}formID"): e for e in ElementTree.fromstring(listing.content).findall(f"{XF}xform")}
+    assert set(entries) == {"binaryType", "withAttachments"}
+
+    for entry in entries.values():
+        form = phone.get(entry.findtext(f"{XF}downloadUrl", ""), params=device, timeout=10)
+        assert form.status_code == 200
+        assert entry.findtext(f"{XF}hash") == "md5:" + hashlib.md5(form.content).hexdigest()
+
+    manifest = phone.get(entries["withAttachments"].findtext(f"{XF}manifestUrl", ""), params=device, timeout=10)
+    assert manifest.status_code == 200 and "text/xml" in manifest.headers["Content-Type"]
+    [media] = ElementTree.fromstring(manifest.content).findall(f"{MF}mediaFile")
+    downloaded = phone.get(media.findtext(f"{MF}downloadUrl", ""), params=device, timeout=10)
+    assert downloaded.content == goodone
+    assert media.findtext(f"{MF}hash") == "md5:" + hashlib.md5(downloaded.content).hexdigest()
+
+    head = phone.head(f"{server}/submission", params=device, timeout=10)
+    assert head.status_code == 204
+    limit = int(head.headers["X-OpenRosa-Accept-Content-Length"])
+    assert limit > 0
+
+    xml = (odk / "instances/binaryType/both.xml").read_bytes()
+    mp4 = (odk / "attachments/my_file1.mp4").read_bytes()
+    jpg = (odk / "attachments/here_is_file2.jpg").read_bytes()
+    first = phone.post(
+        f"{server}/submission",
+        params=device,
+        files=[
+            ("xml_submission_file", ("both.xml", xml, "text/xml")),
+            ("my_file1.mp4", ("my_file1.mp4", mp4, "video/mp4")),
+            ("*isIncomplete*", (None, "yes")),
+        ],
+        timeout=30,
+    )
+    assert first.status_code == 201, first.text
+    assert "<OpenRosaResponse" in first.text
+    second = phone.post(
+        f"{server}/submission",
+        params=device,
+        files=[
+            ("xml_submission_file", ("both.xml", xml, "text/xml")),
+            ("here_is_file2.jpg", ("here_is_file2.jpg", jpg, "image/jpeg")),
+        ],
+        timeout=30,
+    )
+    assert second.status_code == 201, second.text
+    retry = phone.post(
+        f"{server}/submission",
+        params=device,
+        files=[("xml_submission_file", ("both.xml", xml, "text/xml"))],
+        timeout=30,
+    )
+    assert retry.status_code == 202
+
+
+def test_app_user_token_url_and_chunked_upload(server: str, factory: Factory, odk: Path) -> None:
+    factory.publish(odk / "forms/simple.xml")
+    user = factory.user("kofi")
+    base = f"{server}{user.prefix}"
+    listing = requests.get(f"{base}/formList", headers=COLLECT_HEADERS, timeout=10)
+    assert listing.status_code == 200
+    [entry] = ElementTree.fromstring(listing.content).findall(f"{XF}xform")
+    assert entry.findtext(f"{XF}downloadUrl", "").startswith(f"{base}/forms/")
+    assert requests.head(f"{base}/submission", headers=COLLECT_HEADERS, timeout=10).status_code == 204
+
+    body, content_type = encode_multipart_formdata(
+        [("xml_submission_file", ("one.xml", (odk / "instances/simple/one.xml").read_bytes(), "text/xml"))]
+    )
+
+    def chunks() -> Iterator[bytes]:
+        for i in range(0, len(body), 64):
+            yield body[i : i + 64]
+
+    response = requests.post(
+        f"{base}/submission",
+        data=chunks(),  # no Content-Length: Transfer-Encoding: chunked
+        headers={**COLLECT_HEADERS, "Content-Type": content_type},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    assert requests.get(f"{server}/key/wrong/formList", headers=COLLECT_HEADERS, timeout=10).status_code == 403
