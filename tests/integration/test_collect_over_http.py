@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,23 @@ def test_app_user_token_url_and_chunked_upload(server: str, factory: Factory, od
     )
     assert response.status_code == 201, response.text
     assert requests.get(f"{server}/key/wrong/formList", headers=COLLECT_HEADERS, timeout=10).status_code == 403
+
+
+def test_concurrent_identical_posts_store_one_submission(server: str, factory: Factory, odk: Path) -> None:
+    factory.publish(odk / "forms/simple.xml")
+    user = factory.user("kofi")
+    xml = (odk / "instances/simple/one.xml").read_bytes()
+
+    def post(_: int) -> int:
+        response = requests.post(
+            f"{server}{user.prefix}/submission",
+            files=[("xml_submission_file", ("one.xml", xml, "text/xml"))],
+            headers=COLLECT_HEADERS,
+            timeout=30,
+        )
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(post, range(16)))
+    assert statuses.count(201) == 1, statuses
+    assert statuses.count(202) == 15, statuses

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from app.db import transaction
+from app import create_app
+from app.config import Settings
+from app.db import engine_of, transaction
 from app.models import Attachment, FormState, ReviewState, Submission, SubmissionVersion
 from app.services import forms
 from app.services.blobs import BlobStore
@@ -307,3 +310,28 @@ def test_every_real_instance_is_accepted(
     factory.publish(form_file)
     response = submit(client, enumerator.prefix, (odk / "instances" / path).read_bytes())
     assert response.status_code == 201, response.data
+
+
+def test_client_audit_log_is_kept_and_flagged(
+    client: FlaskClient, factory: Factory, enumerator: MadeUser, odk: Path
+) -> None:
+    factory.publish(odk / "forms/clientAudits.xml")
+    audit = (odk / "attachments/audit.csv").read_bytes()
+    response = submit(
+        client, enumerator.prefix, (odk / "instances/clientAudits/one.xml").read_bytes(), {"audit.csv": audit}
+    )
+    assert response.status_code == 201
+    slot = _attachments(client.application, "one")["audit.csv"]
+    assert slot.client_audit
+    assert slot.sha256 == hashlib.sha256(audit).hexdigest()
+
+
+def test_database_outage_is_a_503_openrosa_message(settings: Settings, odk: Path) -> None:
+    down = create_app(replace(settings, database_url="postgresql+psycopg://postgres@127.0.0.1:9/none"))
+    try:
+        response = submit(down.test_client(), "/key/" + "t" * 64, (odk / "instances/simple/one.xml").read_bytes())
+    finally:
+        engine_of(down).dispose()
+    assert response.status_code == 503
+    assert b"database is unavailable" in response.data
+    assert response.headers["Retry-After"]

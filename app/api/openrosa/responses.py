@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET  # building XML only; untrusted XML is parsed in app.ingest with defusedxml
 
 from flask import Response, current_app, g
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.http import http_date
 
 from app.api.openrosa.blueprint import blueprint
 from app.errors import DomainError
 
+log = logging.getLogger(__name__)
 OPENROSA_RESPONSE_NS = "http://openrosa.org/http/response"
 XML_TYPE = "text/xml; charset=utf-8"
 
@@ -48,6 +51,14 @@ def _openrosa_headers(response: Response) -> Response:
 @blueprint.errorhandler(DomainError)
 def _domain_error(exc: DomainError) -> Response:
     return error(exc.message, exc.status)
+
+
+@blueprint.errorhandler(OperationalError)
+def _database_unavailable(exc: OperationalError) -> Response:
+    log.error("database unavailable: %s", exc.orig or exc)
+    response = error("The server's database is unavailable right now; nothing was stored. Send again later.", 503)
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 @blueprint.errorhandler(RequestEntityTooLarge)

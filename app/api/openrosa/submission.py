@@ -12,16 +12,16 @@ from __future__ import annotations
 import logging
 
 from flask import Response, current_app, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
-from werkzeug.exceptions import BadRequest, ServiceUnavailable
+from werkzeug.exceptions import BadRequest
 
 from app.api.openrosa.auth import current_user, login_required
 from app.api.openrosa.blueprint import blueprint
 from app.api.openrosa.responses import message
 from app.db import transaction
 from app.errors import InvalidError
-from app.ingest.instance import InstanceError, read_instance
+from app.ingest.instance import Instance, InstanceError, read_instance
 from app.services import submissions
 from app.services.blobs import BlobStore
 from app.services.submissions import IncomingFile
@@ -77,35 +77,32 @@ def submission_post() -> Response:
         instance = read_instance(xml)
     except InstanceError as exc:
         raise InvalidError(str(exc)) from exc
-    user = current_user()
-    try:
-        with transaction() as session:
-            form_version = submissions.find_form_version(session, user, instance)
-            names = {f.name for f in submissions.expected_files(form_version, instance)}
-        files = _store_parts(names)
-        received = None
-        for attempt in range(RACE_RETRIES):
-            try:
-                with transaction(write=True) as session:
-                    received = submissions.receive(
-                        session,
-                        user=user,
-                        instance=instance,
-                        xml=xml,
-                        files=files,
-                        device_id=request.args.get("deviceID"),
-                        user_agent=request.user_agent.string or None,
-                    )
-                break
-            except IntegrityError:
-                if attempt == RACE_RETRIES - 1:
-                    raise
-                log.info("instance %s raced an identical POST; retrying", instance.instance_id)
-    except OperationalError as exc:
-        log.exception("database unavailable while receiving a submission")
-        raise ServiceUnavailable("The server's database is unavailable; the phone will send again later.") from exc
-    assert received is not None  # noqa: S101 - the loop either breaks with a result or raises
-    return _success(received)
+    with transaction() as session:
+        form_version = submissions.find_form_version(session, current_user(), instance)
+        names = {f.name for f in submissions.expected_files(form_version, instance)}
+    files = _store_parts(names)
+    return _success(_record(instance, xml, files))
+
+
+def _record(instance: Instance, xml: bytes, files: dict[str, IncomingFile]) -> submissions.Received:
+    """The write transaction, run again if an identical POST won a race for the same instanceID."""
+    for attempt in range(RACE_RETRIES):
+        try:
+            with transaction(write=True) as session:
+                return submissions.receive(
+                    session,
+                    user=current_user(),
+                    instance=instance,
+                    xml=xml,
+                    files=files,
+                    device_id=request.args.get("deviceID"),
+                    user_agent=request.user_agent.string or None,
+                )
+        except IntegrityError:
+            if attempt == RACE_RETRIES - 1:
+                raise
+            log.info("instance %s raced an identical POST; retrying", instance.instance_id)
+    raise AssertionError("unreachable")
 
 
 def _success(received: submissions.Received) -> Response:
