@@ -21,8 +21,8 @@ migrate: setup
 	$(BIN)/flask --app wsgi db upgrade
 
 publish-forms: migrate
-	@if ls forms/*.xlsx forms/*.xls forms/*.xml >/dev/null 2>&1; then \
-	  $(BIN)/flask --app wsgi forms publish $$(ls forms/*.xlsx forms/*.xls forms/*.xml 2>/dev/null); fi
+	@files=$$(find forms -maxdepth 1 -type f \( -name '*.xlsx' -o -name '*.xls' -o -name '*.xml' \) | sort); \
+	if [ -n "$$files" ]; then $(BIN)/flask --app wsgi forms publish $$files; fi
 
 ## make run: set up, migrate the embedded SQLite database, publish forms/, start gunicorn on http://$(HOST):$(PORT)
 run: publish-forms
