@@ -6,10 +6,11 @@ import datetime as dt
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any, cast
 
 from flask import Flask, current_app, g
-from sqlalchemy import JSON, DateTime, Engine, Enum, LargeBinary, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, Enum, LargeBinary, MetaData, Numeric, create_engine, event
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -29,17 +30,19 @@ class Base(DeclarativeBase):
         dt.datetime: DateTime(timezone=True),
         dict[str, Any]: JSON().with_variant(JSONB(), "postgresql"),
         list[str]: JSON().with_variant(JSONB(), "postgresql"),
+        list[dict[str, str]]: JSON().with_variant(JSONB(), "postgresql"),
         bytes: LargeBinary().with_variant(BYTEA(), "postgresql"),
+        Decimal: Numeric(14, 2),  # money, in the chain's local currency
     }
 
 
-def enum_column(enum_class: type[enum.StrEnum]) -> Enum:
+def enum_column(enum_class: type[enum.StrEnum], length: int = 16) -> Enum:
     """A portable enum column (VARCHAR + CHECK) that stores the members' values, not their names."""
     return Enum(
         enum_class,
         native_enum=False,
         create_constraint=True,
-        length=16,
+        length=length,
         validate_strings=True,
         values_callable=lambda members: [m.value for m in members],
     )

@@ -2,23 +2,40 @@
 
 from app.models.catalogue import ChainFunction, EndMarket, ReasonCode, UpgradingPractice, ValueChain
 from app.models.form import Form, FormAssignment, FormMedia, FormState, FormVersion
+from app.models.observation import (
+    DecisionReason,
+    FirmObservation,
+    FunctionPerformed,
+    SaleByChannel,
+    UpgradingDecision,
+)
+from app.models.panel import Firm, FirmContact, FirmRound, SurveyRound
 from app.models.submission import Attachment, ReviewState, Submission, SubmissionVersion
 from app.models.user import Role, User
 
 __all__ = [
     "Attachment",
     "ChainFunction",
+    "DecisionReason",
     "EndMarket",
+    "Firm",
+    "FirmContact",
+    "FirmObservation",
+    "FirmRound",
     "Form",
     "FormAssignment",
     "FormMedia",
     "FormState",
     "FormVersion",
+    "FunctionPerformed",
     "ReasonCode",
     "ReviewState",
     "Role",
+    "SaleByChannel",
     "Submission",
     "SubmissionVersion",
+    "SurveyRound",
+    "UpgradingDecision",
     "UpgradingPractice",
     "User",
     "ValueChain",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -46,6 +47,8 @@ class FormVersion(Base):
     binary_paths: Mapped[list[str]]  # /-paths (below the root) of binary questions, incl. meta/audit
     media_names: Mapped[list[str]]  # file names behind jr:// references; listed in the manifest
     encrypted: Mapped[bool] = mapped_column(default=False)
+    # chainlift:field mapping read from the XForm's binds (app/ingest/mapping.py); {} when none is declared
+    mapping: Mapped[dict[str, Any]] = mapped_column(default=dict)
     published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     form: Mapped[Form] = relationship(foreign_keys=[form_pk])

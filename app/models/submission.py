@@ -14,6 +14,7 @@ from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, enum_column, utcnow
+from app.vocab import ProcessingStatus
 
 
 class ReviewState(enum.StrEnum):
@@ -38,6 +39,13 @@ class Submission(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime | None]
     deleted_at: Mapped[dt.datetime | None]
+    # What the mapping made of the current version (see app/services/processing.py).
+    processing_status: Mapped[ProcessingStatus | None] = mapped_column(enum_column(ProcessingStatus), index=True)
+    processing_errors: Mapped[list[dict[str, str]]] = mapped_column(default=list)
+    processed_at: Mapped[dt.datetime | None]
+    derived_hash: Mapped[str | None] = mapped_column(String(64))  # of the rows derived: reprocess skips if equal
+    firm_id: Mapped[int | None] = mapped_column(ForeignKey("firms.id"), index=True)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("survey_rounds.id"), index=True)
 
     current_version: Mapped[SubmissionVersion | None] = relationship(
         foreign_keys=[current_version_id], post_update=True
