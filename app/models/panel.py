@@ -49,7 +49,10 @@ class Firm(Base):
     base_weight: Mapped[float] = mapped_column(default=1.0)
     baseline_round_id: Mapped[int | None] = mapped_column(ForeignKey("survey_rounds.id"))
     # The submission that registered the firm: an edit or a reprocess of it finds the same firm again.
-    registered_by_submission_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"), unique=True)
+    registered_by_submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("submissions.id", use_alter=True, name="fk_firms_registered_by_submission_id_submissions"),
+        unique=True,
+    )
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
