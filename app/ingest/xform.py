@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from app.ingest.mapping import MappingError, read_mapping
 from app.ingest.xmltree import XmlError, XNode, parse
 
 MEDIA_REF = re.compile(r"jr://(?:images|audio|video|file|file-csv|file-geojson)/([^\s\"'<>]+)")
@@ -26,6 +28,7 @@ class XFormInfo:
     binary_paths: tuple[str, ...]
     media_names: tuple[str, ...]
     encrypted: bool
+    mapping: dict[str, Any] = field(default_factory=dict)  # chainlift:field declarations (docs/mapping.md)
 
 
 def _primary_instance_root(model: XNode) -> XNode:
@@ -71,6 +74,10 @@ def read_xform(data: bytes) -> XFormInfo:
         if bind.tag == "bind" and local_type(bind.attr("type")) == "binary" and "nodeset" in bind.attrs
     )
     submission = model.child("submission")
+    try:
+        mapping = read_mapping(html, root.tag)
+    except MappingError as exc:
+        raise XFormError("its chainlift mapping has errors: " + "; ".join(exc.errors)) from exc
     return XFormInfo(
         form_id=form_id,
         version=(root.attr("version") or "").strip(),
@@ -78,6 +85,7 @@ def read_xform(data: bytes) -> XFormInfo:
         binary_paths=binary_paths,
         media_names=_media_names(html),
         encrypted=submission is not None and bool(submission.attr("base64RsaPublicKey")),
+        mapping=mapping,
     )
 
 

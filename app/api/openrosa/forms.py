@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import xml.etree.ElementTree as ET  # building XML only
 from collections.abc import Sequence
 from typing import Any
@@ -16,7 +17,7 @@ from app.api.openrosa.blueprint import blueprint
 from app.api.openrosa.responses import xml_response
 from app.db import transaction
 from app.models import Form, FormMedia, FormVersion
-from app.services import forms
+from app.services import forms, lists
 from app.services.blobs import BlobStore
 
 FORMLIST_NS = "http://openrosa.org/xforms/xformsList"
@@ -103,13 +104,18 @@ def form_download(form_id: str, version_pk: int) -> Response:
 @login_required
 def manifest(form_id: str, version_pk: int) -> Response:
     version = _usable_version(form_id, version_pk)
+    files = {m.name: m.md5 for m in version.media}
+    with transaction() as session:
+        for name in version.media_names:
+            if name not in files and lists.is_generated(name):
+                files[name] = hashlib.md5(lists.generate(session, name), usedforsecurity=False).hexdigest()
     root = ET.Element("manifest", {"xmlns": MANIFEST_NS})
-    for media in version.media:
+    for name in sorted(files):
         entry = ET.SubElement(root, "mediaFile")
-        ET.SubElement(entry, "filename").text = media.name
-        ET.SubElement(entry, "hash").text = f"md5:{media.md5}"
+        ET.SubElement(entry, "filename").text = name
+        ET.SubElement(entry, "hash").text = f"md5:{files[name]}"
         ET.SubElement(entry, "downloadUrl").text = external_url(
-            ".media", form_id=form_id, version_pk=version_pk, name=media.name
+            ".media", form_id=form_id, version_pk=version_pk, name=name
         )
     return xml_response(root)
 
@@ -119,6 +125,10 @@ def manifest(form_id: str, version_pk: int) -> Response:
 def media(form_id: str, version_pk: int, name: str) -> Response:
     version = _usable_version(form_id, version_pk)
     item: FormMedia | None = next((m for m in version.media if m.name == name), None)
+    if item is None and name in version.media_names and lists.is_generated(name):
+        with transaction() as session:
+            data = lists.generate(session, name)
+        return Response(data, content_type="text/csv; charset=utf-8")
     if item is None:
         raise NotFound(f"Form '{form_id}' has no media file '{name}'.")
     store: BlobStore = current_app.extensions["blobs"]
