@@ -17,6 +17,7 @@ from app.db import utcnow
 from app.errors import ConflictError, NotFoundError
 from app.ingest.instance import Instance
 from app.models import Attachment, Form, FormState, FormVersion, ReviewState, Submission, SubmissionVersion, User
+from app.services import processing
 from app.services.forms import check_may_use
 
 AUDIT_PATH = "meta/audit"
@@ -131,6 +132,7 @@ def receive(
         submission.review_state = ReviewState.EDITED
         submission.updated_at = utcnow()
     session.flush()
+    processing.process(session, submission)  # a failure is recorded on the submission, never raised
     return Received(submission, version, True, _missing(version))
 
 
