@@ -143,10 +143,13 @@ class DecisionIn(Entity):
     main_reason = _opt(fields.String())
     other_reasons = _opt(MultiChoice())
 
-    @validates_schema(skip_on_field_errors=True)
+    # Runs even when some fields failed, so that every broken rule is reported at once.
+    @validates_schema(skip_on_field_errors=False)
     def _status_rules(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if "status" not in data:
+            return  # the status itself was invalid: reported already
         if data["status"] is None:
-            if data["aware"] is not False:
+            if data.get("aware") is not False:
                 raise ValidationError(
                     "Say whether the practice was adopted, tried, abandoned or not adopted.", "status"
                 )
@@ -154,7 +157,7 @@ class DecisionIn(Entity):
         errors = {**_status_errors(data), **_year_errors(data)}
         if errors:
             raise ValidationError(errors)
-        if data["main_reason"] and data["other_reasons"]:
+        if data.get("main_reason") and data.get("other_reasons"):
             data["other_reasons"] = [r for r in data["other_reasons"] if r != data["main_reason"]]
 
 
@@ -162,12 +165,13 @@ def _status_errors(data: dict[str, Any]) -> dict[str, str]:
     errors: dict[str, str] = {}
     if data["status"] == NOT_ADOPTED:
         for name in ("first_year", "last_year", "investment_cost"):
-            if data[name] is not None:
+            if data.get(name) is not None:
                 errors[name] = f"A practice that was not adopted has no {name.replace('_', ' ')}."
     if data["status"] == ABANDONED:
-        if data["last_year"] is None:
+        first, last = data.get("first_year"), data.get("last_year")
+        if last is None and "last_year" in data:
             errors["last_year"] = "An abandoned practice needs the last year it was applied."
-        elif data["first_year"] is not None and data["last_year"] < data["first_year"]:
+        elif first is not None and last is not None and last < first:
             errors["last_year"] = "The last year comes before the first year."
     return errors
 
@@ -177,7 +181,7 @@ def _year_errors(data: dict[str, Any]) -> dict[str, str]:
     return {
         name: f"{data[name]} is after the interview ({year})."
         for name in ("first_year", "last_year")
-        if year is not None and data[name] is not None and data[name] > year
+        if year is not None and data.get(name) is not None and data[name] > year
     }
 
 

@@ -245,7 +245,7 @@ class _ChainCodes:
 
 def _chain_codes(session: Session, chain: ValueChain) -> _ChainCodes:
     def ids(stmt: Any) -> dict[str, int]:
-        return dict(session.execute(stmt).tuples().all())
+        return {row[0]: row[1] for row in session.execute(stmt)}
 
     return _ChainCodes(
         functions=ids(select(ChainFunction.code, ChainFunction.id).where(ChainFunction.value_chain_id == chain.id)),
