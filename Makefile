@@ -21,6 +21,8 @@ migrate: setup
 	$(BIN)/flask --app wsgi db upgrade
 
 publish-forms: migrate
+	$(BIN)/flask --app wsgi catalogue load forms/catalogue.yaml
+	$(BIN)/flask --app wsgi rounds create R0 --number 0 --kind baseline --name "Baseline" --if-missing
 	@files=$$(find forms -maxdepth 1 -type f \( -name '*.xlsx' -o -name '*.xls' -o -name '*.xml' \) | sort); \
 	if [ -n "$$files" ]; then $(BIN)/flask --app wsgi forms publish $$files; fi
 

@@ -25,6 +25,7 @@ rounds_cli = AppGroup("rounds", help="Survey rounds (baseline = number 0, then f
 @click.option("--reference-end", type=click.DateTime(["%Y-%m-%d"]), help="End of the reference period.")
 @click.option("--deflator", type=Decimal, default=Decimal(1), show_default=True, help="Price deflator to baseline.")
 @click.option("--currency", help="ISO 4217 code, if not each chain's own currency.")
+@click.option("--if-missing", is_flag=True, help="Do nothing (and succeed) if the round already exists.")
 @friendly_errors
 def create(  # noqa: PLR0917 - click passes every option
     code: str,
@@ -35,8 +36,14 @@ def create(  # noqa: PLR0917 - click passes every option
     reference_end: dt.datetime | None,
     deflator: Decimal,
     currency: str | None,
+    if_missing: bool,
 ) -> None:
     """Create round CODE; it is open, so it appears in the forms' rounds.csv list."""
+    if if_missing:
+        with transaction() as session:
+            if any(r.code == code for r in rounds.list_rounds(session)):
+                click.echo(f"Round {code} exists.")
+                return
     period = (reference_start.date(), reference_end.date()) if reference_start and reference_end else None
     with transaction(write=True) as session:
         created = rounds.create_round(
