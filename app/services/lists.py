@@ -23,7 +23,7 @@ from app.models import (
     UpgradingPractice,
     ValueChain,
 )
-from app.vocab import RoundStatus
+from app.vocab import RoundStatus, UpgradingType
 
 LABEL = ["name", "label", "label_en", "label_fr"]
 
@@ -65,11 +65,13 @@ def end_markets(session: Session) -> bytes:
 
 
 def practices(session: Session) -> bytes:
-    rows = session.execute(
-        select(UpgradingPractice, ValueChain.code)
-        .join(ValueChain)
-        .where(UpgradingPractice.is_active.is_(True))
-        .order_by(ValueChain.code, UpgradingPractice.code)
+    """Active practices, in interview order: by chain, then process, product, functional, channel."""
+    order = list(UpgradingType)
+    rows = sorted(
+        session.execute(
+            select(UpgradingPractice, ValueChain.code).join(ValueChain).where(UpgradingPractice.is_active.is_(True))
+        ).all(),
+        key=lambda row: (row[1], order.index(row[0].upgrading_type), row[0].code),
     )
     return _csv(
         [*LABEL, "chain", "type"],

@@ -68,13 +68,13 @@ def test_qr_payload_is_what_collect_decodes(app: Flask) -> None:
 
 
 def test_forms_publish_list_close_assign(app: Flask, odk: Path) -> None:
-    published = _run(app, "forms", "publish", str(ROOT / "forms" / "mse_listing.xlsx"), str(odk / "forms/simple.xml"))
-    assert "Published mse_listing version" in published
+    published = _run(app, "forms", "publish", str(ROOT / "forms" / "mse_survey.xlsx"), str(odk / "forms/simple.xml"))
+    assert "Published mse_survey version" in published
     assert "Already published" in _run(app, "forms", "publish", str(odk / "forms/simple.xml"))
     _run(app, "users", "create", "amina", "--role", "enumerator")
     _run(app, "forms", "assign", "simple", "amina")
     listing = _run(app, "forms", "list")
-    assert "mse_listing" in listing and "[amina]" in listing
+    assert "mse_survey" in listing and "[amina]" in listing
     _run(app, "forms", "close", "simple")
     assert "closed" in _run(app, "forms", "list")
     assert "no form with id" in _fails(app, "forms", "close", "nope")
