@@ -35,6 +35,18 @@ class Instance:
     instance_name: str | None
     encrypted: EncryptedEnvelope | None
 
+    def mentioned_files(self, part_names: set[str]) -> set[str]:
+        """Which of these multipart names the instance refers to (a binary answer holds the bare file name).
+
+        Lets the caller store attachment parts before it knows the form's binary questions; only those the
+        form declares are then recorded.
+        """
+        if not part_names:
+            return set()
+        if self.encrypted is not None:
+            return part_names & {*self.encrypted.media_files, self.encrypted.xml_file}
+        return part_names & {node.text.strip() for node in self.root.walk() if not node.children}
+
     def values_at(self, path: str) -> list[str]:
         """Text of every element at a /-path below the root (repeats give several)."""
         return [n.text.strip() for n in self.root.find(path)]

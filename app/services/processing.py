@@ -286,3 +286,10 @@ def forget_rows(session: Session, submission: Submission) -> None:
     """Used when a submission is deleted or rejected: its rows stop counting (the raw XML stays)."""
     _clear_rows(session, submission)
     session.execute(delete(FirmObservation).where(FirmObservation.submission_id == submission.id))
+
+
+def mark_not_mapped(session: Session, submission: Submission, *, had_rows: bool) -> None:
+    """The fast path for a form that declares no mapping (or an encrypted submission): nothing to derive."""
+    if had_rows:
+        _clear_rows(session, submission)
+    _set(submission, ProcessingStatus.NOT_MAPPED)

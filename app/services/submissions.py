@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NoReturn
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from app.db import utcnow
 from app.errors import ConflictError, NotFoundError
@@ -46,21 +47,33 @@ class ExpectedFile:
 
 
 def find_form_version(session: Session, user: User, instance: Instance) -> FormVersion:
-    form = session.scalar(select(Form).where(Form.form_id == instance.form_id))
-    if form is None:
-        raise NotFoundError(f"There is no form with id '{instance.form_id}' on this server.")
+    """The form version an instance belongs to, checked for access and state, in one query on the usual path.
+
+    The stored XForm and workbook are not loaded: the submission path needs only the declarations.
+    """
+    found = session.execute(
+        select(Form, FormVersion)
+        .join(FormVersion, FormVersion.form_pk == Form.id)
+        .options(defer(FormVersion.xml), defer(FormVersion.source))
+        .where(Form.form_id == instance.form_id, FormVersion.version == instance.version)
+    ).first()
+    if found is None:
+        _raise_not_found(session, instance)
+    form, version = found
     check_may_use(session, user, form)
-    version = session.scalar(
-        select(FormVersion).where(FormVersion.form_pk == form.id, FormVersion.version == instance.version)
-    )
-    if version is None:
-        raise NotFoundError(
-            f"The form version specified in this submission '{instance.version}' does not exist "
-            f"for form '{instance.form_id}'. Download the form again and re-enter the data."
-        )
     if form.state is not FormState.OPEN:
         raise ConflictError(f"The form '{form.form_id}' is closed and is not accepting submissions.")
     return version
+
+
+def _raise_not_found(session: Session, instance: Instance) -> NoReturn:
+    form = session.scalar(select(Form).where(Form.form_id == instance.form_id))
+    if form is None:
+        raise NotFoundError(f"There is no form with id '{instance.form_id}' on this server.")
+    raise NotFoundError(
+        f"The form version specified in this submission '{instance.version}' does not exist "
+        f"for form '{instance.form_id}'. Download the form again and re-enter the data."
+    )
 
 
 def expected_files(form_version: FormVersion, instance: Instance) -> list[ExpectedFile]:
@@ -95,8 +108,8 @@ def receive(
     existing = _version_by_instance_id(session, form_version.form_pk, instance.instance_id)
     if existing is not None:
         _check_resubmission(existing, xml_sha)
-        changed = _attach(session, existing, expected, files)
-        return Received(existing.submission, existing, changed, _missing(existing))
+        changed, still_missing = _attach(session, existing, expected, files)
+        return Received(existing.submission, existing, changed, still_missing)
 
     if instance.deprecated_id is not None:
         submission, previous = _edit_target(session, form_version.form_pk, instance.deprecated_id)
@@ -125,15 +138,20 @@ def receive(
     )
     session.add(version)
     session.flush()  # the UNIQUE (form, instanceID) constraint decides races between identical POSTs
-    carried = {a.name: a for a in previous.attachments} if previous is not None else {}
-    _attach(session, version, expected, files, carried)
+    missing: tuple[str, ...] = ()
+    if expected:
+        carried = {a.name: a for a in previous.attachments} if previous is not None else {}
+        _, missing = _attach(session, version, expected, files, carried, new=True)
     submission.current_version = version
     if previous is not None:
         submission.review_state = ReviewState.EDITED
         submission.updated_at = utcnow()
-    session.flush()
-    processing.process(session, submission)  # a failure is recorded on the submission, never raised
-    return Received(submission, version, True, _missing(version))
+    if form_version.mapping and envelope is None:
+        session.flush()
+        processing.process(session, submission)  # a failure is recorded on the submission, never raised
+    else:  # nothing to derive: say so without a round trip through the mapper
+        processing.mark_not_mapped(session, submission, had_rows=previous is not None)
+    return Received(submission, version, True, missing)
 
 
 def _version_by_instance_id(session: Session, form_pk: int, instance_id: str) -> SubmissionVersion | None:
@@ -178,16 +196,22 @@ def _attach(
     expected: list[ExpectedFile],
     files: Mapping[str, IncomingFile],
     carried: Mapping[str, Attachment] | None = None,
-) -> bool:
-    """Create the expected slots and fill those whose part arrived. True when anything was stored."""
-    slots = {a.name: a for a in version.attachments}
+    *,
+    new: bool = False,
+) -> tuple[bool, tuple[str, ...]]:
+    """Create the expected slots and fill those whose part arrived: (anything stored?, names still missing)."""
+    slots: dict[str, Attachment] = {} if new else {a.name: a for a in version.attachments}
     changed = False
+    missing: list[str] = []
     now = utcnow()
     for spec in expected:
         slot = slots.get(spec.name)
         if slot is None:
             slot = Attachment(
-                version=version, name=spec.name, encrypted_index=spec.encrypted_index, client_audit=spec.client_audit
+                version_id=version.id,
+                name=spec.name,
+                encrypted_index=spec.encrypted_index,
+                client_audit=spec.client_audit,
             )
             session.add(slot)
             old = (carried or {}).get(spec.name)
@@ -203,8 +227,6 @@ def _attach(
             slot.sha256, slot.size, slot.content_type = incoming.sha256, incoming.size, incoming.content_type
             slot.received_at = now
             changed = True
-    return changed
-
-
-def _missing(version: SubmissionVersion) -> tuple[str, ...]:
-    return tuple(a.name for a in version.attachments if a.sha256 is None)
+        if slot.sha256 is None:
+            missing.append(spec.name)
+    return changed, tuple(missing)

@@ -1,10 +1,11 @@
 """Form Submission API: HEAD and POST /submission (../shared/docs/openrosa.md §5).
 
 Order of work for a POST, so that a 201/202 always means everything is durably stored:
-1. parse the instance (pure) and look up its form version (short read transaction);
-2. write the attachment parts the instance refers to into the blob store, fsynced, outside any transaction;
-3. record the rows in one write transaction; a race between identical POSTs ends in the UNIQUE constraint,
-   and the loser simply runs again and sees the winner's row.
+1. parse the instance (pure);
+2. write the attachment parts the instance refers to into the blob store, fsynced, outside any transaction
+   (a part the form turns out not to declare leaves an unreferenced blob, nothing more);
+3. check the form and record the rows in one write transaction; a race between identical POSTs ends in the
+   UNIQUE constraint, and the loser simply runs again and sees the winner's row.
 """
 
 from __future__ import annotations
@@ -77,10 +78,8 @@ def submission_post() -> Response:
         instance = read_instance(xml)
     except InstanceError as exc:
         raise InvalidError(str(exc)) from exc
-    with transaction() as session:
-        form_version = submissions.find_form_version(session, current_user(), instance)
-        names = {f.name for f in submissions.expected_files(form_version, instance)}
-    files = _store_parts(names)
+    part_names = {name for name in request.files if name != XML_PART}
+    files = _store_parts(instance.mentioned_files(part_names))
     return _success(_record(instance, xml, files))
 
 
