@@ -7,7 +7,7 @@ import mimetypes
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session
 
 from app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
@@ -16,6 +16,7 @@ from app.ingest.xlsform import XLSFormError, convert_xlsform, is_xlsform
 from app.models import Form, FormAssignment, FormMedia, FormState, FormVersion, Role, Submission, User
 from app.services import lists
 from app.services.blobs import BlobStore
+from app.services.users import Actor
 
 
 @dataclass(frozen=True)
@@ -205,14 +206,14 @@ def assign(session: Session, form_id: str, usernames: Sequence[str], *, remove: 
 # -- who may use which form --------------------------------------------------------------------------------
 
 
-def _assignment_allows(user: User):  # type: ignore[no-untyped-def]
+def _assignment_allows(user: Actor) -> ColumnElement[bool]:
     """SQL condition: the form has no assignments, or one for this user."""
     assigned = select(FormAssignment.form_pk).where(FormAssignment.form_pk == Form.id)
     mine = assigned.where(FormAssignment.user_id == user.id)
     return ~exists(assigned) | exists(mine)
 
 
-def usable_forms(session: Session, user: User, form_id: str | None = None) -> Sequence[Form]:
+def usable_forms(session: Session, user: Actor, form_id: str | None = None) -> Sequence[Form]:
     """Open, published forms this user may download and fill, sorted by title as ODK Central does."""
     if user.role is Role.MANAGER:
         raise ForbiddenError("Programme managers do not collect data; sign in as an enumerator or an admin.")
@@ -229,7 +230,7 @@ def usable_forms(session: Session, user: User, form_id: str | None = None) -> Se
     return session.scalars(stmt).all()
 
 
-def check_may_use(session: Session, user: User, form: Form) -> None:
+def check_may_use(session: Session, user: Actor, form: Form) -> None:
     if user.role is Role.ADMIN:
         return
     if user.role is not Role.ENUMERATOR:

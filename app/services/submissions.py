@@ -9,17 +9,28 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy import Table, bindparam, exists, insert, select, update
+from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.errors import ConflictError, NotFoundError
+from app.errors import ConflictError, ForbiddenError, NotFoundError
 from app.ingest.instance import Instance
-from app.models import Attachment, Form, FormState, FormVersion, ReviewState, Submission, SubmissionVersion, User
+from app.models import (
+    Attachment,
+    Form,
+    FormAssignment,
+    FormState,
+    FormVersion,
+    ReviewState,
+    Role,
+    Submission,
+    SubmissionVersion,
+)
 from app.services import processing
-from app.services.forms import check_may_use
+from app.services.users import Actor
+from app.vocab import ProcessingStatus
 
 AUDIT_PATH = "meta/audit"
 
@@ -33,10 +44,20 @@ class IncomingFile:
 
 @dataclass(frozen=True)
 class Received:
-    submission: Submission
-    version: SubmissionVersion
+    submission_id: int
     stored_new: bool  # False: an exact duplicate, nothing changed (202)
     missing: tuple[str, ...]  # expected attachments still to come
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the submission path needs to know about a form version (no XForm bytes)."""
+
+    form_pk: int
+    form_id: str
+    version_id: int
+    binary_paths: list[str]
+    mapped: bool
 
 
 @dataclass(frozen=True)
@@ -46,24 +67,48 @@ class ExpectedFile:
     client_audit: bool = False
 
 
-def find_form_version(session: Session, user: User, instance: Instance) -> FormVersion:
-    """The form version an instance belongs to, checked for access and state, in one query on the usual path.
+# The submission path's statements are built once: constructing SQLAlchemy statements per request costs more
+# than SQLite takes to run them. Core on the tables, not the ORM unit of work, for the same reason.
+_forms, _versions, _assigned = (cast(Table, m.__table__) for m in (Form, FormVersion, FormAssignment))
+_subs, _svs = cast(Table, Submission.__table__), cast(Table, SubmissionVersion.__table__)
+FIND_TARGET = (
+    select(
+        _forms.c.id,
+        _forms.c.state,
+        _versions.c.id,
+        _versions.c.binary_paths,
+        _versions.c.mapping,
+        exists().where(_assigned.c.form_pk == _forms.c.id),
+        exists().where(_assigned.c.form_pk == _forms.c.id, _assigned.c.user_id == bindparam("user_id")),
+    )
+    .join(_versions, _versions.c.form_pk == _forms.c.id)
+    .where(_forms.c.form_id == bindparam("form_id"), _versions.c.version == bindparam("version"))
+)
+FIND_VERSION = select(_svs.c.id).where(_svs.c.form_pk == bindparam("form_pk"), _svs.c.instance_id == bindparam("iid"))
+INSERT_SUBMISSION = insert(_subs).returning(_subs.c.id)
+INSERT_VERSION = insert(_svs).returning(_svs.c.id)
+POINT_TO_VERSION = (
+    update(_subs)
+    .where(_subs.c.id == bindparam("sid"))
+    .values(current_version_id=bindparam("vid"), processing_status=bindparam("status"), processed_at=bindparam("at"))
+)
 
-    The stored XForm and workbook are not loaded: the submission path needs only the declarations.
-    """
-    found = session.execute(
-        select(Form, FormVersion)
-        .join(FormVersion, FormVersion.form_pk == Form.id)
-        .options(defer(FormVersion.xml), defer(FormVersion.source))
-        .where(Form.form_id == instance.form_id, FormVersion.version == instance.version)
+
+def find_form_version(session: Session, actor: Actor, instance: Instance) -> Target:
+    """The form version an instance belongs to, checked for access and state: one query on the usual path."""
+    row = session.execute(
+        FIND_TARGET, {"form_id": instance.form_id, "version": instance.version, "user_id": actor.id}
     ).first()
-    if found is None:
+    if row is None:
         _raise_not_found(session, instance)
-    form, version = found
-    check_may_use(session, user, form)
-    if form.state is not FormState.OPEN:
-        raise ConflictError(f"The form '{form.form_id}' is closed and is not accepting submissions.")
-    return version
+    form_pk, state, version_id, binary_paths, mapping, is_restricted, is_mine = row
+    if actor.role is Role.MANAGER:
+        raise ForbiddenError("Programme managers do not collect data; sign in as an enumerator or an admin.")
+    if actor.role is Role.ENUMERATOR and is_restricted and not is_mine:
+        raise ForbiddenError(f"You are not assigned to form '{instance.form_id}'. Ask an admin to assign it to you.")
+    if state is not FormState.OPEN:
+        raise ConflictError(f"The form '{instance.form_id}' is closed and is not accepting submissions.")
+    return Target(form_pk, instance.form_id, version_id, list(binary_paths), bool(mapping))
 
 
 def _raise_not_found(session: Session, instance: Instance) -> NoReturn:
@@ -76,14 +121,14 @@ def _raise_not_found(session: Session, instance: Instance) -> NoReturn:
     )
 
 
-def expected_files(form_version: FormVersion, instance: Instance) -> list[ExpectedFile]:
+def expected_files(binary_paths: list[str], instance: Instance) -> list[ExpectedFile]:
     """The attachments this instance refers to: binary answers (and the audit log), or encrypted parts."""
     if instance.encrypted is not None:
         media = instance.encrypted.media_files
         files = [ExpectedFile(name, i, name == "audit.csv.enc") for i, name in enumerate(media)]
         return [*files, ExpectedFile(instance.encrypted.xml_file, len(media))]
     found: dict[str, ExpectedFile] = {}
-    for path in form_version.binary_paths:
+    for path in binary_paths:
         for value in instance.values_at(path):
             if value and value not in found:
                 found[value] = ExpectedFile(value, client_audit=path == AUDIT_PATH)
@@ -93,65 +138,90 @@ def expected_files(form_version: FormVersion, instance: Instance) -> list[Expect
 def receive(
     session: Session,
     *,
-    user: User,
+    actor: Actor,
     instance: Instance,
     xml: bytes,
     files: Mapping[str, IncomingFile],
     device_id: str | None,
     user_agent: str | None,
 ) -> Received:
-    """Record one POST of an instance. ``files`` maps part names to blobs already stored."""
-    form_version = find_form_version(session, user, instance)
+    """Record one POST of an instance. ``files`` maps part names to blobs already stored.
+
+    This is the hottest path of the server: a new submission costs one lookup, one duplicate check and three
+    writes (submission, version, current-version pointer); ORM objects are loaded only where rules need them.
+    """
+    target = find_form_version(session, actor, instance)
     xml_sha = hashlib.sha256(xml).hexdigest()
-    expected = expected_files(form_version, instance)
+    expected = expected_files(target.binary_paths, instance)
 
-    existing = _version_by_instance_id(session, form_version.form_pk, instance.instance_id)
-    if existing is not None:
+    existing_id = session.execute(FIND_VERSION, {"form_pk": target.form_pk, "iid": instance.instance_id}).scalar()
+    if existing_id is not None:
+        existing = session.get(SubmissionVersion, existing_id)
+        if existing is None:
+            raise RuntimeError(f"submission version {existing_id} vanished inside its own transaction")
         _check_resubmission(existing, xml_sha)
-        changed, still_missing = _attach(session, existing, expected, files)
-        return Received(existing.submission, existing, changed, still_missing)
+        changed, still_missing = _attach(session, existing.id, expected, files, existing.attachments)
+        return Received(existing.submission_id, changed, still_missing)
 
-    if instance.deprecated_id is not None:
-        submission, previous = _edit_target(session, form_version.form_pk, instance.deprecated_id)
+    previous = _edit_target(session, target.form_pk, instance.deprecated_id) if instance.deprecated_id else None
+    now = utcnow()
+    if previous is None:
+        submission_id = session.execute(
+            INSERT_SUBMISSION,
+            {
+                "form_pk": target.form_pk,
+                "instance_id": instance.instance_id,
+                "submitter_id": actor.id,
+                "created_at": now,
+            },
+        ).scalar_one()
     else:
-        submission, previous = Submission(form_pk=form_version.form_pk, instance_id=instance.instance_id), None
-        submission.submitter_id = user.id
-        session.add(submission)
-
+        submission_id = previous.submission_id
     envelope = instance.encrypted
-    version = SubmissionVersion(
-        submission=submission,
-        form_pk=form_version.form_pk,
-        form_version_id=form_version.id,
-        instance_id=instance.instance_id,
-        deprecated_id=instance.deprecated_id,
-        instance_name=instance.instance_name,
-        xml=xml,
-        xml_sha256=xml_sha,
-        submitter_id=user.id,
-        device_id=device_id,
-        user_agent=user_agent,
-        encrypted=envelope is not None,
-        encrypted_key=envelope.key if envelope else None,
-        encrypted_xml_name=envelope.xml_file if envelope else None,
-        encrypted_signature=envelope.signature if envelope else None,
-    )
-    session.add(version)
-    session.flush()  # the UNIQUE (form, instanceID) constraint decides races between identical POSTs
+    # The UNIQUE (form, instanceID) constraint decides races between identical POSTs.
+    version_id = session.execute(
+        INSERT_VERSION,
+        {
+            "submission_id": submission_id,
+            "form_pk": target.form_pk,
+            "form_version_id": target.version_id,
+            "instance_id": instance.instance_id,
+            "deprecated_id": instance.deprecated_id,
+            "instance_name": instance.instance_name,
+            "xml": xml,
+            "xml_sha256": xml_sha,
+            "submitter_id": actor.id,
+            "device_id": device_id,
+            "user_agent": user_agent,
+            "received_at": now,
+            "encrypted": envelope is not None,
+            "encrypted_key": envelope.key if envelope else None,
+            "encrypted_xml_name": envelope.xml_file if envelope else None,
+            "encrypted_signature": envelope.signature if envelope else None,
+        },
+    ).scalar_one()
     missing: tuple[str, ...] = ()
     if expected:
-        carried = {a.name: a for a in previous.attachments} if previous is not None else {}
-        _, missing = _attach(session, version, expected, files, carried, new=True)
-    submission.current_version = version
-    if previous is not None:
-        submission.review_state = ReviewState.EDITED
-        submission.updated_at = utcnow()
-    if form_version.mapping and envelope is None:
-        session.flush()
-        processing.process(session, submission)  # a failure is recorded on the submission, never raised
-    else:  # nothing to derive: say so without a round trip through the mapper
-        processing.mark_not_mapped(session, submission, had_rows=previous is not None)
-    return Received(submission, version, True, missing)
+        carried = previous.attachments if previous is not None else []
+        _, missing = _attach(session, version_id, expected, files, [], carried=carried)
+    mapped = target.mapped and envelope is None
+    # Nothing to derive from an unmapped form or an encrypted instance: say so without a trip through the mapper.
+    session.execute(
+        POINT_TO_VERSION,
+        {"sid": submission_id, "vid": version_id, "status": None if mapped else ProcessingStatus.NOT_MAPPED, "at": now},
+    )
+    if mapped or previous is not None:
+        submission = session.get(Submission, submission_id, populate_existing=True)
+        if submission is None:
+            raise RuntimeError(f"submission {submission_id} vanished inside its own transaction")
+        if previous is not None:
+            submission.review_state = ReviewState.EDITED
+            submission.updated_at = now
+        if mapped:
+            processing.process(session, submission)  # a failure is recorded on the submission, never raised
+        else:
+            processing.mark_not_mapped(session, submission, had_rows=True)
+    return Received(submission_id, True, missing)
 
 
 def _version_by_instance_id(session: Session, form_pk: int, instance_id: str) -> SubmissionVersion | None:
@@ -172,7 +242,7 @@ def _check_resubmission(existing: SubmissionVersion, xml_sha: str) -> None:
         )
 
 
-def _edit_target(session: Session, form_pk: int, deprecated_id: str) -> tuple[Submission, SubmissionVersion]:
+def _edit_target(session: Session, form_pk: int, deprecated_id: str) -> SubmissionVersion:
     previous = _version_by_instance_id(session, form_pk, deprecated_id)
     if previous is None:
         raise NotFoundError(
@@ -187,20 +257,24 @@ def _edit_target(session: Session, form_pk: int, deprecated_id: str) -> tuple[Su
             f"You tried to update a submission, but the copy you were editing ({deprecated_id}) is now out "
             "of date. Please get the new version that has been submitted, and make your edits again."
         )
-    return submission, previous
+    return previous
 
 
 def _attach(
     session: Session,
-    version: SubmissionVersion,
+    version_id: int,
     expected: list[ExpectedFile],
     files: Mapping[str, IncomingFile],
-    carried: Mapping[str, Attachment] | None = None,
+    existing: list[Attachment],
     *,
-    new: bool = False,
+    carried: list[Attachment] | None = None,
 ) -> tuple[bool, tuple[str, ...]]:
-    """Create the expected slots and fill those whose part arrived: (anything stored?, names still missing)."""
-    slots: dict[str, Attachment] = {} if new else {a.name: a for a in version.attachments}
+    """Create the expected slots and fill those whose part arrived: (anything stored?, names still missing).
+
+    ``existing`` are the version's slots; ``carried`` the previous version's, whose files an edit keeps.
+    """
+    slots = {a.name: a for a in existing}
+    previous = {a.name: a for a in carried or []}
     changed = False
     missing: list[str] = []
     now = utcnow()
@@ -208,13 +282,13 @@ def _attach(
         slot = slots.get(spec.name)
         if slot is None:
             slot = Attachment(
-                version_id=version.id,
+                version_id=version_id,
                 name=spec.name,
                 encrypted_index=spec.encrypted_index,
                 client_audit=spec.client_audit,
             )
             session.add(slot)
-            old = (carried or {}).get(spec.name)
+            old = previous.get(spec.name)
             if old is not None and old.sha256 is not None:  # an edit keeps the files it still refers to
                 slot.sha256, slot.size, slot.content_type, slot.received_at = (
                     old.sha256,

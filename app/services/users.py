@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -22,6 +23,19 @@ MIN_PASSWORD_LENGTH = 10
 USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
 
 _hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is making a request: enough to authorise it, without an ORM object."""
+
+    id: int
+    username: str
+    role: Role
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.id, user.username, user.role)
 
 
 def digest_ha1(username: str, password: str) -> str:
@@ -95,11 +109,13 @@ def ensure_admin(session: Session, username: str = "admin") -> tuple[User, str |
 # -- authentication lookups used by the HTTP layer ------------------------------------------------------------
 
 
-def by_token(session: Session, token: str) -> User | None:
-    user = session.scalar(select(User).where(User.token == token))
-    if user is None or not user.active or user.token is None or not hmac.compare_digest(user.token, token):
+def by_token(session: Session, token: str) -> Actor | None:
+    row = session.execute(
+        select(User.id, User.username, User.role, User.token).where(User.token == token, User.active.is_(True))
+    ).first()
+    if row is None or row.token is None or not hmac.compare_digest(row.token, token):
         return None
-    return user
+    return Actor(row.id, row.username, row.role)
 
 
 def active_by_name(session: Session, username: str) -> User | None:

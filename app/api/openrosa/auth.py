@@ -19,9 +19,8 @@ from flask_httpauth import HTTPDigestAuth
 from werkzeug.exceptions import Forbidden, Unauthorized
 
 from app.db import transaction
-from app.models import User
 from app.services import users
-from app.services.users import REALM
+from app.services.users import REALM, Actor
 
 NONCE_LIFETIME_S = 24 * 3600
 P = ParamSpec("P")
@@ -77,7 +76,7 @@ def _unauthorised(description: str) -> Unauthorized:
     return Unauthorized(description)
 
 
-def _from_header() -> User:
+def _from_header() -> Actor:
     auth = request.authorization
     if auth is None:
         raise _unauthorised("Please sign in: this server needs a user name and password, or an app-user link.")
@@ -88,20 +87,20 @@ def _from_header() -> User:
             user = users.active_by_name(session, auth.username or "")
         if user is None or not users.check_password(user, auth.password or ""):
             raise _unauthorised("The user name or password is wrong.")
-        return user
+        return Actor.of(user)
     if auth.type == "digest":
         with transaction() as session:
             user = users.active_by_name(session, auth.username or "")
         if user is None or not digest.authenticate(auth, user.digest_ha1):
             raise _unauthorised("The user name or password is wrong.")
-        return user
+        return Actor.of(user)
     raise _unauthorised(f"Authentication scheme '{auth.type}' is not supported here; use Digest.")
 
 
-def current_user() -> User:
+def current_user() -> Actor:
     """The authenticated caller of this request (after ``login_required``)."""
-    user: User = g.openrosa_user
-    return user
+    actor: Actor = g.openrosa_user
+    return actor
 
 
 def login_required(view: Callable[P, R]) -> Callable[P, R]:

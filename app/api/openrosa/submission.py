@@ -90,7 +90,7 @@ def _record(instance: Instance, xml: bytes, files: dict[str, IncomingFile]) -> s
             with transaction(write=True) as session:
                 return submissions.receive(
                     session,
-                    user=current_user(),
+                    actor=current_user(),
                     instance=instance,
                     xml=xml,
                     files=files,
