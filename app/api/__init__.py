@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from app.api.openrosa import blueprint as openrosa
+from app.api.v1 import register_api
 
 
 def register_blueprints(app: Flask) -> None:
@@ -12,3 +13,4 @@ def register_blueprints(app: Flask) -> None:
     # up by QR code, /key/<token> (→ /key/<token>/formList, …), as with ODK Central's app-user URLs.
     app.register_blueprint(openrosa, url_prefix="")
     app.register_blueprint(openrosa, url_prefix="/key/<token>", name="openrosa_key")
+    register_api(app)  # the JSON API under /api/v1

@@ -10,10 +10,13 @@ from app.models.observation import (
     UpgradingDecision,
 )
 from app.models.panel import Firm, FirmContact, FirmRound, SurveyRound
+from app.models.review import SubmissionReview
 from app.models.submission import Attachment, ReviewState, Submission, SubmissionVersion
+from app.models.token import ApiToken
 from app.models.user import Role, User
 
 __all__ = [
+    "ApiToken",
     "Attachment",
     "ChainFunction",
     "DecisionReason",
@@ -33,6 +36,7 @@ __all__ = [
     "Role",
     "SaleByChannel",
     "Submission",
+    "SubmissionReview",
     "SubmissionVersion",
     "SurveyRound",
     "UpgradingDecision",
