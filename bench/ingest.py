@@ -11,6 +11,7 @@ even on error or Ctrl-C. See docs/benchmarks.md for results and how to read them
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import datetime as dt
 import math
@@ -28,7 +29,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -52,6 +53,8 @@ REQUEST_TIMEOUT_S = 30.0
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 CLI_TIMEOUT_S = 120.0
+WARMUP_TIMEOUT_S = 60.0
+NOISY_OTHER_PERCENT = 10.0
 MAX_PRINTED_ERRORS = 10
 
 
@@ -69,10 +72,12 @@ def default_workers() -> int:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=(
-            "Benchmark OpenRosa submission ingest: start ChainLift under gunicorn on 127.0.0.1 with a throwaway "
-            "instance (SQLite by default), POST N unique instances of the 'simple' form with 1 and with 8 "
-            "concurrent clients, then do the same against a bare Flask + SQLite app (bench/bare_app.py) as the "
-            "ceiling, and print submissions/s and p50/p95 latency side by side. Every response must be 201."
+            "Benchmark OpenRosa submission ingest. Starts ChainLift under gunicorn on 127.0.0.1 with a throwaway "
+            "instance (SQLite by default) and, as the ceiling, a bare Flask + SQLite app (bench/bare_app.py) under "
+            "the same gunicorn; POSTs N unique instances of the 'simple' form to each with 1 and with 8 concurrent "
+            "clients, interleaving the two servers and repeating the round; prints the median run's "
+            "submissions/s and p50/p95 latency side by side. Every response must be 201; anything else is "
+            "counted and printed as an error (exit status 1)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -82,6 +87,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--workers", type=_positive, default=default_workers(), help="gunicorn sync workers for both servers"
+    )
+    parser.add_argument(
+        "--repeat", type=_positive, default=3, help="rounds of runs; the report shows the median run of each"
     )
     parser.add_argument("--warmup", type=int, default=40, help="uncounted posts sent to each server before its runs")
     parser.add_argument(
@@ -184,18 +192,33 @@ def gunicorn(
         _stop(proc)
 
 
+def _stat_fields(stat: Path) -> list[str] | None:
+    """/proc/<pid>/stat after the command name: [0] state, [1] ppid, [11] utime, [12] stime (clock ticks)."""
+    try:
+        text = stat.read_text()
+    except OSError:
+        return None  # the process has gone
+    return text[text.rindex(")") + 2 :].split()
+
+
 def tree_cpu_seconds(root_pid: int) -> float:
-    """User + system CPU of a process and its direct children (gunicorn master and workers), from /proc."""
+    """User + system CPU of a process and its direct children (gunicorn master and workers)."""
     ticks = 0
     for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        fields = text[text.rindex(")") + 2 :].split()  # fields[1] is ppid, [11] utime, [12] stime
-        if int(stat.parent.name) == root_pid or int(fields[1]) == root_pid:
+        fields = _stat_fields(stat)
+        if fields is not None and (int(stat.parent.name) == root_pid or int(fields[1]) == root_pid):
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds_by_pid(pids: Iterable[int]) -> dict[int, float]:
+    """User + system CPU of each of ``pids`` that is a local process."""
+    found = {}
+    for pid in pids:
+        fields = _stat_fields(Path(f"/proc/{pid}/stat"))
+        if fields is not None:
+            found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
 
 
 # -- databases ------------------------------------------------------------------------------------------------
@@ -225,6 +248,16 @@ def fresh_postgres_database(server_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def postgres_backend_pids(database_url: str) -> list[int]:
+    """The server processes serving ``database_url``'s database (so that their CPU is not counted as noise)."""
+    name = urlsplit(database_url).path.lstrip("/")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,)
+        ).fetchall()
+    return [int(row[0]) for row in rows]
 
 
 # -- ChainLift set-up -----------------------------------------------------------------------------------------
@@ -294,7 +327,7 @@ def _post_one(session: requests.Session, url: str, body: bytes) -> tuple[int, st
 
 
 def _client(url: str, bodies: queue.SimpleQueue[bytes], start: threading.Barrier, deadline: float, sink: Sink) -> None:
-    with requests.Session() as session:
+    with requests.Session() as session:  # keep-alive where the server allows it (gunicorn sync workers close)
         start.wait()
         while time.monotonic() < deadline:
             try:
@@ -307,6 +340,36 @@ def _client(url: str, bodies: queue.SimpleQueue[bytes], start: threading.Barrier
 
 
 @dataclass(frozen=True)
+class Target:
+    """A server under test: its name in the report, submission URL, gunicorn master pid, PostgreSQL database."""
+
+    name: str
+    url: str
+    pid: int
+    database_url: str | None = None  # a local PostgreSQL database whose backends' CPU counts as "database"
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """CPU seconds so far: the server's process tree, its PostgreSQL backends, this process (the clients), and
+    the whole machine."""
+
+    server: float
+    database: dict[int, float]
+    client: float
+    machine: float
+
+    @classmethod
+    def take(cls, target: Target) -> CpuSample:
+        backends = postgres_backend_pids(target.database_url) if target.database_url else []
+        database = cpu_seconds_by_pid(backends)
+        return cls(tree_cpu_seconds(target.pid), database, time.process_time(), machine_busy_seconds())
+
+    def database_since(self, before: CpuSample) -> float:
+        return sum(seconds - before.database.get(pid, 0.0) for pid, seconds in self.database.items())
+
+
+@dataclass(frozen=True)
 class RunResult:
     target: str
     clients: int
@@ -315,7 +378,9 @@ class RunResult:
     latencies: list[float]
     errors: list[tuple[int, str]]
     server_cpu: float
+    database_cpu: float  # PostgreSQL backends; NaN for SQLite, which runs inside the server processes
     client_cpu: float
+    other_cpu: float  # everything else on the machine (other processes, hypervisor steal), CPU seconds
 
     @property
     def ok(self) -> int:
@@ -329,22 +394,25 @@ class RunResult:
     def rate(self) -> float:
         return self.ok / self.elapsed if self.elapsed > 0 else 0.0
 
+    @property
+    def other_percent(self) -> float:
+        return 100 * self.other_cpu / (self.elapsed * (os.cpu_count() or 1)) if self.elapsed > 0 else math.nan
+
     def percentile_ms(self, p: int) -> float:
         if len(self.latencies) < 2:
-            return self.latencies[0] * 1000 if self.latencies else float("nan")
+            return self.latencies[0] * 1000 if self.latencies else math.nan
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1] * 1000
 
     def per_post_ms(self, cpu_seconds: float) -> float:
-        return cpu_seconds / self.ok * 1000 if self.ok else float("nan")
+        return cpu_seconds / self.ok * 1000 if self.ok else math.nan
 
 
-@dataclass(frozen=True)
-class Target:
-    """A running server under test: its name in the report, submission URL and gunicorn master pid."""
-
-    name: str
-    url: str
-    pid: int
+def machine_busy_seconds() -> float:
+    """Non-idle CPU seconds of the whole machine since boot, counting hypervisor steal as busy (/proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def run_load(target: Target, bodies: list[bytes], clients: int, max_seconds: float) -> RunResult:
@@ -363,140 +431,192 @@ def run_load(target: Target, bodies: list[bytes], clients: int, max_seconds: flo
     for thread in threads:
         thread.start()
     start.wait()
-    cpu0, server0, began = time.process_time(), tree_cpu_seconds(target.pid), time.perf_counter()
+    before, began = CpuSample.take(target), time.perf_counter()
     for thread in threads:
         thread.join(timeout=max(0.0, deadline - time.monotonic()) + REQUEST_TIMEOUT_S + 5)
-    elapsed = time.perf_counter() - began
-    server_cpu, client_cpu = tree_cpu_seconds(target.pid) - server0, time.process_time() - cpu0
+    elapsed, after = time.perf_counter() - began, CpuSample.take(target)
+    server, database, client = after.server - before.server, after.database_since(before), after.client - before.client
+    other = max(0.0, after.machine - before.machine - server - database - client)
     with sink.lock:
-        return RunResult(
-            target.name, clients, len(bodies), elapsed, list(sink.latencies), list(sink.errors), server_cpu, client_cpu
-        )
-
-
-def benchmark_server(target: Target, args: argparse.Namespace, template: bytes) -> list[RunResult]:
-    """Warm up (uncounted), then one timed run per client count."""
-    if args.warmup > 0:
-        warm = run_load(target, make_bodies(template, args.warmup), max(args.clients), 60.0)
-        if warm.failed:
-            report_errors(warm)
-            raise BenchError(f"{target.name}: {warm.failed} of {args.warmup} warm-up posts failed")
-    results = []
-    for clients in args.clients:
-        result = run_load(target, make_bodies(template, args.n), clients, args.max_seconds)
-        report_errors(result)
-        print(
-            f"  {target.name:<9} {clients:>2} client(s): {result.ok}/{result.planned} ok in {result.elapsed:.1f}s, "
-            f"{result.rate:.0f}/s, p50 {result.percentile_ms(50):.1f} ms, p95 {result.percentile_ms(95):.1f} ms",
-            flush=True,
-        )
-        results.append(result)
-    return results
+        latencies, errors = list(sink.latencies), list(sink.errors)
+    database_cpu = database if target.database_url else math.nan  # SQLite: inside the server processes
+    return RunResult(target.name, clients, len(bodies), elapsed, latencies, errors, server, database_cpu, client, other)
 
 
 def report_errors(result: RunResult) -> None:
+    """Print the failed posts of a run, identical answers grouped."""
     if not result.failed:
         return
+    print(f"  ERRORS {result.target}, {result.clients} client(s): {result.failed} of {result.planned}", flush=True)
+    grouped = collections.Counter((status, " ".join(text.split())) for status, text in result.errors)
+    for (status, text), count in grouped.most_common(MAX_PRINTED_ERRORS):
+        print(f"    {count} x HTTP {status or '(no answer)'}: {text}", flush=True)
+    if len(grouped) > MAX_PRINTED_ERRORS:
+        print(f"    ... and {len(grouped) - MAX_PRINTED_ERRORS} other kinds of error", flush=True)
     unsent = result.planned - result.ok - len(result.errors)
-    print(f"  ERRORS {result.target}, {result.clients} client(s): {result.failed} of {result.planned}", file=sys.stderr)
-    for status, text in result.errors[:MAX_PRINTED_ERRORS]:
-        print(f"    HTTP {status}: {' '.join(text.split())}", file=sys.stderr)
-    if len(result.errors) > MAX_PRINTED_ERRORS:
-        print(f"    … and {len(result.errors) - MAX_PRINTED_ERRORS} more", file=sys.stderr)
     if unsent:
-        print(f"    {unsent} post(s) not sent before the {result.target} time limit", file=sys.stderr)
+        print(f"    {unsent} post(s) not sent before the {result.target} time limit", flush=True)
+
+
+def warm_up(target: Target, args: argparse.Namespace, template: bytes) -> None:
+    """Uncounted posts, concurrent enough to reach every worker (imports, connections, statement caches)."""
+    if args.warmup <= 0:
+        return
+    warm = run_load(target, make_bodies(template, args.warmup), max(args.clients), WARMUP_TIMEOUT_S)
+    if warm.failed:
+        report_errors(warm)
+        raise BenchError(f"{target.name}: {warm.failed} of {args.warmup} warm-up posts failed")
+
+
+def run_rounds(targets: list[Target], args: argparse.Namespace, template: bytes) -> list[RunResult]:
+    """``--repeat`` rounds; within a round the servers alternate, so that machine noise hits both alike."""
+    results = []
+    for round_no in range(1, args.repeat + 1):
+        for clients in args.clients:
+            for target in targets:
+                result = run_load(target, make_bodies(template, args.n), clients, args.max_seconds)
+                report_errors(result)
+                print(
+                    f"  round {round_no} {target.name:<9} {clients:>2} client(s): {result.ok}/{result.planned} ok "
+                    f"in {result.elapsed:.1f}s, {result.rate:.0f}/s, p50 {result.percentile_ms(50):.1f} ms, "
+                    f"p95 {result.percentile_ms(95):.1f} ms, other load {result.other_percent:.0f}%",
+                    flush=True,
+                )
+                results.append(result)
+    return results
 
 
 # -- the two servers ------------------------------------------------------------------------------------------
 
 
-def bench_chainlift(args: argparse.Namespace, tmp: Path, template: bytes) -> list[RunResult]:
+def start_chainlift(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> Target:
     port = free_port()
-    with contextlib.ExitStack() as stack:
-        database_url = None
-        if args.database_url:
-            database_url = stack.enter_context(fresh_postgres_database(args.database_url))
-        env = server_env(tmp / "instance", database_url)
-        base_url = prepare_chainlift(env, port)
-        log_path = tmp / "gunicorn-chainlift.log"
-        proc = stack.enter_context(gunicorn("wsgi:app", workers=args.workers, port=port, env=env, log_path=log_path))
-        print(f"ChainLift: gunicorn pid {proc.pid}, {args.workers} workers, {HOST}:{port}", flush=True)
-        return benchmark_server(Target("chainlift", f"{base_url}/submission", proc.pid), args, template)
+    database_url = None
+    if args.database_url:
+        database_url = stack.enter_context(fresh_postgres_database(args.database_url))
+    env = server_env(tmp / "instance", database_url)
+    base_url = prepare_chainlift(env, port)
+    log_path = tmp / "gunicorn-chainlift.log"
+    proc = stack.enter_context(gunicorn("wsgi:app", workers=args.workers, port=port, env=env, log_path=log_path))
+    print(f"ChainLift: gunicorn pid {proc.pid}, {args.workers} workers, {HOST}:{port}", flush=True)
+    return Target("chainlift", f"{base_url}/submission", proc.pid, database_url)
 
 
-def bench_bare(args: argparse.Namespace, tmp: Path, template: bytes) -> list[RunResult]:
+def start_bare(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack) -> Target:
     port = free_port()
     env = server_env(tmp / "bare-instance", None)
     env["BARE_DB_PATH"] = str(tmp / "bare.sqlite3")
     log_path = tmp / "gunicorn-bare.log"
     extra = ["--pythonpath", str(REPO / "bench")]
-    with gunicorn("bare_app:app", workers=args.workers, port=port, env=env, log_path=log_path, extra=extra) as proc:
-        print(f"Bare ceiling: gunicorn pid {proc.pid}, {args.workers} workers, {HOST}:{port}", flush=True)
-        return benchmark_server(Target("bare", f"http://{HOST}:{port}/submission", proc.pid), args, template)
+    proc = stack.enter_context(
+        gunicorn("bare_app:app", workers=args.workers, port=port, env=env, log_path=log_path, extra=extra)
+    )
+    print(f"Bare ceiling: gunicorn pid {proc.pid}, {args.workers} workers, {HOST}:{port}", flush=True)
+    return Target("bare", f"http://{HOST}:{port}/submission", proc.pid)
+
+
+def benchmark(args: argparse.Namespace, tmp: Path, template: bytes) -> list[RunResult]:
+    with contextlib.ExitStack() as stack:  # unwinds in reverse: servers stop before the database is dropped
+        targets = []
+        if args.only in {"both", "chainlift"}:
+            targets.append(start_chainlift(args, tmp, stack))
+        if args.only in {"both", "bare"}:
+            targets.append(start_bare(args, tmp, stack))
+        for target in targets:
+            warm_up(target, args, template)
+        return run_rounds(targets, args, template)
 
 
 # -- report ---------------------------------------------------------------------------------------------------
+
+
+def median_runs(results: list[RunResult]) -> dict[tuple[str, int], tuple[RunResult, float, float]]:
+    """Per (server, clients): the run with the median rate (lower median), and the min and max rates."""
+    groups: dict[tuple[str, int], list[RunResult]] = {}
+    for result in results:
+        groups.setdefault((result.target, result.clients), []).append(result)
+    medians = {}
+    for key, runs in groups.items():
+        ranked = sorted(runs, key=lambda r: r.rate)
+        medians[key] = (ranked[(len(ranked) - 1) // 2], ranked[0].rate, ranked[-1].rate)
+    return medians
 
 
 def _fmt(value: float, digits: int = 1) -> str:
     return "-" if math.isnan(value) else f"{value:.{digits}f}"
 
 
-def side_by_side(ours: list[RunResult], bare: list[RunResult]) -> str:
-    rows = [
-        "| clients | ChainLift sub/s | p50 ms | p95 ms | ceiling sub/s | p50 ms | p95 ms | ours/ceiling |",
-        "|--:|--:|--:|--:|--:|--:|--:|--:|",
-    ]
-    by_clients = {r.clients: r for r in bare}
-    for mine in ours:
-        ceiling = by_clients.get(mine.clients)
-        cells = [str(mine.clients), f"{mine.rate:.0f}", _fmt(mine.percentile_ms(50)), _fmt(mine.percentile_ms(95))]
-        if ceiling is not None:
-            ratio = mine.rate / ceiling.rate if ceiling.rate else float("nan")
-            cells += [f"{ceiling.rate:.0f}", _fmt(ceiling.percentile_ms(50)), _fmt(ceiling.percentile_ms(95))]
-            cells.append(_fmt(ratio, 2))
-        else:
-            cells += ["-"] * 4
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+def _table(header: Sequence[str], rows: list[list[str]]) -> str:
+    """A Markdown table: the first column left-aligned, the figures right-aligned."""
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "--:|" * (len(header) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
-def details(results: list[RunResult]) -> str:
-    rows = [
-        "| server | clients | ok | errors | seconds | sub/s | p50 ms | p95 ms | p99 ms | server CPU ms/sub "
-        "| client CPU ms/sub |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+def _figures(run: RunResult) -> list[str]:
+    return [f"{run.rate:.0f}", _fmt(run.percentile_ms(50)), _fmt(run.percentile_ms(95))]
+
+
+def side_by_side(args: argparse.Namespace, medians: dict[tuple[str, int], tuple[RunResult, float, float]]) -> str:
+    header = ["clients", "ChainLift sub/s", "p50 ms", "p95 ms", "ceiling sub/s", "p50 ms", "p95 ms", "ours/ceiling"]
+    rows = []
+    for clients in args.clients:
+        ours, ceiling = medians[("chainlift", clients)][0], medians[("bare", clients)][0]
+        ratio = ours.rate / ceiling.rate if ceiling.rate else math.nan
+        rows.append([str(clients), *_figures(ours), *_figures(ceiling), _fmt(ratio, 2)])
+    return _table(header, rows)
+
+
+def details(medians: dict[tuple[str, int], tuple[RunResult, float, float]]) -> str:
+    header = [
+        "server",
+        "clients",
+        "sub/s (min-max)",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "errors",
+        "server CPU ms/sub",
+        "DB CPU ms/sub",
+        "client CPU ms/sub",
+        "other load %",
     ]
-    for r in results:
-        cells = [
+    rows = [
+        [
             r.target,
             str(r.clients),
-            str(r.ok),
-            str(r.failed),
-            f"{r.elapsed:.1f}",
-            f"{r.rate:.0f}",
+            f"{r.rate:.0f} ({low:.0f}-{high:.0f})",
             _fmt(r.percentile_ms(50)),
             _fmt(r.percentile_ms(95)),
             _fmt(r.percentile_ms(99)),
+            str(r.failed),
             _fmt(r.per_post_ms(r.server_cpu), 2),
+            _fmt(r.per_post_ms(r.database_cpu), 2),
             _fmt(r.per_post_ms(r.client_cpu), 2),
+            _fmt(r.other_percent, 0),
         ]
-        rows.append("| " + " | ".join(cells) + " |")
-    return "\n".join(rows)
+        for r, low, high in medians.values()
+    ]
+    return _table(header, rows)
 
 
-def print_report(args: argparse.Namespace, ours: list[RunResult], bare: list[RunResult]) -> None:
+def print_report(args: argparse.Namespace, results: list[RunResult]) -> None:
     backend = "PostgreSQL" if args.database_url else "SQLite"
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    medians = median_runs(results)
     print(
         f"\n## Ingest: ChainLift on {backend} vs bare Flask + SQLite ceiling ({now})\n"
         f"nproc {os.cpu_count()}, Python {platform.python_version()}, gunicorn --workers {args.workers} (sync), "
-        f"N={args.n} per run, warm-up {args.warmup}\n"
+        f"N={args.n} per run, median of {args.repeat} run(s), warm-up {args.warmup}\n"
     )
-    if ours:
-        print(side_by_side(ours, bare) if bare else details(ours))
+    if args.only == "both":
+        print(side_by_side(args, medians))
         print()
-    print(details([*ours, *bare]))
+    print(details(medians))
+    failed = sum(r.failed for r in results)
+    print(f"\nerrors (non-201 or unsent) over all {len(results)} runs: {failed}")
+    if any(r.other_percent > NOISY_OTHER_PERCENT for r in results):
+        print(f"warning: other load above {NOISY_OTHER_PERCENT:.0f}% in some runs; the machine was not quiet")
 
 
 # -- main -----------------------------------------------------------------------------------------------------
@@ -518,11 +638,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _raise_on_sigterm)
     tmp = Path(tempfile.mkdtemp(prefix="chainlift-bench-"))
     try:
-        template = load_template()
-        ours = bench_chainlift(args, tmp, template) if args.only in {"both", "chainlift"} else []
-        bare = bench_bare(args, tmp, template) if args.only in {"both", "bare"} else []
-        print_report(args, ours, bare)
-        return 1 if any(r.failed for r in [*ours, *bare]) else 0
+        results = benchmark(args, tmp, load_template())
+        print_report(args, results)
+        return 1 if any(r.failed for r in results) else 0
     except BenchError as exc:
         print(f"bench/ingest.py: {exc}", file=sys.stderr)
         return 2
