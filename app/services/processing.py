@@ -28,6 +28,7 @@ from app.models import (
     FirmRound,
     FormVersion,
     ReasonCode,
+    ReviewState,
     Submission,
     SubmissionVersion,
     SurveyRound,
@@ -112,7 +113,7 @@ def process(session: Session, submission: Submission) -> bool:
     return (submission.processing_status, submission.derived_hash, submission.processing_errors) != before
 
 
-def _process(session: Session, submission: Submission) -> None:
+def _process(session: Session, submission: Submission) -> None:  # noqa: PLR0911 - a pipeline of early exits
     version = session.get(SubmissionVersion, submission.current_version_id)
     assert version is not None  # noqa: S101 - a stored submission always has its current version
     form_version = session.get(FormVersion, version.form_version_id)
@@ -120,6 +121,10 @@ def _process(session: Session, submission: Submission) -> None:
     if not form_version.mapping or version.encrypted:
         _clear_rows(session, submission)
         _set(submission, ProcessingStatus.NOT_MAPPED)
+        return
+    if submission.review_state is ReviewState.REJECTED:
+        _clear_rows(session, submission)  # a reviewer rejected it: it counts for nothing until un-rejected
+        submission.derived_hash = None
         return
     try:
         root = read_instance(version.xml).root

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.errors import ConflictError, InvalidError, NotFoundError
-from app.models import Role, User
+from app.models import ApiToken, Role, User
 
 # The HTTP Digest realm is part of every stored HA1: changing it invalidates all Digest passwords.
 REALM = "ChainLift"
@@ -86,6 +86,9 @@ def deactivate(session: Session, username: str) -> User:
     user.active = False
     user.deactivated_at = utcnow()
     user.token = None  # phones configured with the old token are refused from now on
+    session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
     return user
 
 

@@ -172,14 +172,6 @@ def test_firm_detail_has_rounds_observations_sales_and_decisions(
 def test_interview_times_are_given_in_utc(
     client: FlaskClient, staff: Staff, surveyed: str, settings: Settings, request: pytest.FixtureRequest
 ) -> None:
-    if settings.database_url.startswith("sqlite"):
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="SQLite keeps the wall time of an aware timestamp and drops its offset (+03:00 here): "
-                "app/db.py's DateTime type should store UTC. Reported; PostgreSQL is right.",
-            )
-        )
     [observation] = ok(client.get(f"/api/v1/firms/{surveyed}", headers=staff.manager.headers))["observations"]
     assert observation["interview_start"] == "2026-11-10T06:02:11.204000+00:00"  # 09:02:11.204+03:00
     assert observation["interview_end"] == "2026-11-10T06:53:40.877000+00:00"

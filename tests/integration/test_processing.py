@@ -199,3 +199,38 @@ def test_bad_mappings_are_refused_at_publish(factory: Factory, replace: bytes, n
     with pytest.raises(InvalidError) as excinfo:
         factory.publish_bytes("mini.md", MINI_FORM.replace(replace, needle))
     assert "mapping" in excinfo.value.message
+
+
+def test_rejected_submission_stays_without_rows_through_reprocess(client: FlaskClient, panel: MadeUser) -> None:
+    from app.models import ReviewState, User
+    from app.services import review
+
+    assert submit(client, panel.prefix, mini_instance(instance_id="uuid:rej")).status_code == 201
+    assert _count(client.application, FirmObservation) == 1
+    with client.application.app_context(), transaction(write=True) as session:
+        reviewer = session.scalar(select(User))
+        assert reviewer is not None
+        review.review(session, review.find_submission(session, "uuid:rej"), reviewer, ReviewState.REJECTED, "fake")
+    assert _count(client.application, FirmObservation) == 0
+    result = client.application.test_cli_runner().invoke(args=["submissions", "reprocess"])
+    assert result.exit_code == 0, result.output
+    assert _count(client.application, FirmObservation) == 0  # reprocessing does not bring a rejected one back
+    with client.application.app_context(), transaction(write=True) as session:
+        reviewer = session.scalar(select(User))
+        assert reviewer is not None
+        review.review(session, review.find_submission(session, "uuid:rej"), reviewer, ReviewState.APPROVED)
+    assert _count(client.application, FirmObservation) == 1
+
+
+def test_deactivation_revokes_api_tokens(app: Flask, factory: Factory) -> None:
+    from app.models import ApiToken, Role
+    from app.services import tokens, users
+
+    factory.user("kofi", role=Role.MANAGER)
+    with app.app_context(), transaction(write=True) as session:
+        tokens.issue(session, users.get_user(session, "kofi"))
+    with app.app_context(), transaction(write=True) as session:
+        users.deactivate(session, "kofi")
+    with app.app_context(), transaction() as session:
+        [token] = session.scalars(select(ApiToken)).all()
+        assert token.revoked_at is not None
