@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
-WORKERS ?= 4
+WORKERS ?= 3
+THREADS ?= 4
 STAMP := $(VENV)/.installed
 
 .PHONY: run test lint setup migrate publish-forms clean
@@ -30,7 +31,7 @@ publish-forms: migrate
 run: publish-forms
 	@$(BIN)/flask --app wsgi users ensure-admin
 	@$(BIN)/python -m app.cli.banner --host $(HOST) --port $(PORT)
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 ## make test: set up, run the whole suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set
 test: setup

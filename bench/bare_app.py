@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from xml.etree.ElementTree import Element
 
 from defusedxml.ElementTree import fromstring
@@ -29,7 +30,7 @@ OK_BODY = (
     b'<message nature="">Full submission upload was successful!</message></OpenRosaResponse>'
 )
 
-_connection: sqlite3.Connection | None = None  # one per worker process, opened after gunicorn forks
+_local = threading.local()  # one connection per worker thread, opened after gunicorn forks
 
 
 def _connect(path: str) -> sqlite3.Connection:
@@ -41,10 +42,10 @@ def _connect(path: str) -> sqlite3.Connection:
 
 
 def _db() -> sqlite3.Connection:
-    global _connection  # noqa: PLW0603 - a per-process connection is the point of the ceiling
-    if _connection is None:
-        _connection = _connect(os.environ["BARE_DB_PATH"])
-    return _connection
+    conn: sqlite3.Connection | None = getattr(_local, "connection", None)
+    if conn is None:
+        conn = _local.connection = _connect(os.environ["BARE_DB_PATH"])
+    return conn
 
 
 def _instance_id(root: Element) -> str | None:

@@ -66,7 +66,8 @@ class BenchError(RuntimeError):
 
 
 def default_workers() -> int:
-    return 2 * (os.cpu_count() or 1) + 1
+    """What `make run` starts: cores + 1 gthread workers of 4 threads (measured best on 2 cores)."""
+    return (os.cpu_count() or 1) + 1
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -86,7 +87,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--clients", type=_client_list, default="1,8", help="comma-separated concurrent client counts, one run each"
     )
     parser.add_argument(
-        "--workers", type=_positive, default=default_workers(), help="gunicorn sync workers for both servers"
+        "--workers", type=_positive, default=default_workers(), help="gunicorn workers for both servers"
+    )
+    parser.add_argument(
+        "--threads",
+        type=_positive,
+        default=4,
+        help="threads per worker for both servers; above 1 uses gunicorn's gthread workers (keep-alive); 1: sync",
     )
     parser.add_argument(
         "--repeat", type=_positive, default=3, help="rounds of runs; the report shows the median run of each"
@@ -178,9 +185,26 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 @contextlib.contextmanager
 def gunicorn(
-    app_spec: str, *, workers: int, port: int, env: dict[str, str], log_path: Path, extra: Sequence[str] = ()
+    app_spec: str,
+    *,
+    workers: int,
+    port: int,
+    env: dict[str, str],
+    log_path: Path,
+    extra: Sequence[str] = (),
+    threads: int = 1,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    command = [str(BIN / "gunicorn"), "--workers", str(workers), "--bind", f"{HOST}:{port}", *extra, app_spec]
+    threading_args = ["--worker-class", "gthread", "--threads", str(threads)] if threads > 1 else []
+    command = [
+        str(BIN / "gunicorn"),
+        "--workers",
+        str(workers),
+        *threading_args,
+        "--bind",
+        f"{HOST}:{port}",
+        *extra,
+        app_spec,
+    ]
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -497,7 +521,9 @@ def start_chainlift(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitS
     env = server_env(tmp / "instance", database_url)
     base_url = prepare_chainlift(env, port)
     log_path = tmp / "gunicorn-chainlift.log"
-    proc = stack.enter_context(gunicorn("wsgi:app", workers=args.workers, port=port, env=env, log_path=log_path))
+    proc = stack.enter_context(
+        gunicorn("wsgi:app", workers=args.workers, port=port, env=env, log_path=log_path, threads=args.threads)
+    )
     print(f"ChainLift: gunicorn pid {proc.pid}, {args.workers} workers, {HOST}:{port}", flush=True)
     return Target("chainlift", f"{base_url}/submission", proc.pid, database_url)
 
@@ -509,7 +535,15 @@ def start_bare(args: argparse.Namespace, tmp: Path, stack: contextlib.ExitStack)
     log_path = tmp / "gunicorn-bare.log"
     extra = ["--pythonpath", str(REPO / "bench")]
     proc = stack.enter_context(
-        gunicorn("bare_app:app", workers=args.workers, port=port, env=env, log_path=log_path, extra=extra)
+        gunicorn(
+            "bare_app:app",
+            workers=args.workers,
+            port=port,
+            env=env,
+            log_path=log_path,
+            extra=extra,
+            threads=args.threads,
+        )
     )
     print(f"Bare ceiling: gunicorn pid {proc.pid}, {args.workers} workers, {HOST}:{port}", flush=True)
     return Target("bare", f"http://{HOST}:{port}/submission", proc.pid)
@@ -606,7 +640,8 @@ def print_report(args: argparse.Namespace, results: list[RunResult]) -> None:
     medians = median_runs(results)
     print(
         f"\n## Ingest: ChainLift on {backend} vs bare Flask + SQLite ceiling ({now})\n"
-        f"nproc {os.cpu_count()}, Python {platform.python_version()}, gunicorn --workers {args.workers} (sync), "
+        f"nproc {os.cpu_count()}, Python {platform.python_version()}, gunicorn --workers {args.workers} "
+        f"({'gthread, ' + str(args.threads) + ' threads' if args.threads > 1 else 'sync'}), "
         f"N={args.n} per run, median of {args.repeat} run(s), warm-up {args.warmup}\n"
     )
     if args.only == "both":

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -112,10 +112,14 @@ def ensure_admin(session: Session, username: str = "admin") -> tuple[User, str |
 # -- authentication lookups used by the HTTP layer ------------------------------------------------------------
 
 
+# Built once: every OpenRosa request from an app user runs it.
+BY_TOKEN = select(User.id, User.username, User.role, User.token).where(
+    User.token == bindparam("token"), User.active.is_(True)
+)
+
+
 def by_token(session: Session, token: str) -> Actor | None:
-    row = session.execute(
-        select(User.id, User.username, User.role, User.token).where(User.token == token, User.active.is_(True))
-    ).first()
+    row = session.execute(BY_TOKEN, {"token": token}).first()
     if row is None or row.token is None or not hmac.compare_digest(row.token, token):
         return None
     return Actor(row.id, row.username, row.role)
