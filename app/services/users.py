@@ -119,7 +119,7 @@ BY_TOKEN = select(User.id, User.username, User.role, User.token).where(
 
 
 def by_token(session: Session, token: str) -> Actor | None:
-    row = session.execute(BY_TOKEN, {"token": token}).first()
+    row = session.connection().execute(BY_TOKEN, {"token": token}).first()
     if row is None or row.token is None or not hmac.compare_digest(row.token, token):
         return None
     return Actor(row.id, row.username, row.role)
