@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -290,7 +290,6 @@ def _register_firm(session: Session, submission: Submission, chain: ValueChain) 
 def forget_rows(session: Session, submission: Submission) -> None:
     """Used when a submission is deleted or rejected: its rows stop counting (the raw XML stays)."""
     _clear_rows(session, submission)
-    session.execute(delete(FirmObservation).where(FirmObservation.submission_id == submission.id))
 
 
 def mark_not_mapped(session: Session, submission: Submission, *, had_rows: bool) -> None:
