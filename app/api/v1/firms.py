@@ -36,10 +36,12 @@ from app.models import (
     ValueChain,
 )
 from app.schemas.api import FirmArgs, FirmDetailOut, FirmPageOut
+from app.services import derive
 from app.vocab import ParticipantStatus
 
 TAG = "firms"
 FIRM_FIELDS = ("panel_code", "admin1", "admin2", "admin3", "urban_rural", "year_started", "legal_status")
+# The observation as the API shows it: interview and owner details, then what processing derived.
 OBSERVATION_FIELDS = (
     "interview_start",
     "interview_end",
@@ -48,24 +50,8 @@ OBSERVATION_FIELDS = (
     "owner_sex",
     "owner_birth_year",
     "owner_education",
-    "workers_family",
-    "workers_hired",
-    "workers_female",
-    "scale_units",
-    "scale_unit",
-    "production_qty",
-    "sales_value",
-    "input_cost",
-    "hired_labour_cost",
-    "other_costs",
+    *derive.OBSERVATION_FIELDS,
     "net_income",
-    "received_training",
-    "received_embedded_services",
-    "has_written_contract",
-    "credit_received",
-    "credit_amount",
-    "credit_source",
-    "number_of_buyers",
 )
 DECISION_FIELDS = (
     "aware",
