@@ -1,0 +1,1 @@
+"""Indicator maths: pure functions over plain numbers, unit-tested against ../shared/docs/indicators.md."""
