@@ -31,7 +31,8 @@ publish-forms: migrate
 run: publish-forms
 	@$(BIN)/flask --app wsgi users ensure-admin
 	@$(BIN)/python -m app.cli.banner --host $(HOST) --port $(PORT)
-	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) \
+	  --access-logfile - --logger-class app.gunicorn_logging.MaskingLogger wsgi:app
 
 ## make test: set up, run the whole suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set
 test: setup

@@ -40,6 +40,7 @@ def _free_port() -> int:
 @pytest.fixture
 def server(settings: Settings, factory: Factory) -> Iterator[str]:
     port = _free_port()
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -49,7 +50,18 @@ def server(settings: Settings, factory: Factory) -> Iterator[str]:
     }
     gunicorn = Path(sys.executable).with_name("gunicorn")
     process = subprocess.Popen(
-        [str(gunicorn), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        [
+            str(gunicorn),
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--access-logfile",
+            str(settings.instance_path / "access.log"),
+            "--logger-class",
+            "app.gunicorn_logging.MaskingLogger",
+            "wsgi:app",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -177,6 +189,19 @@ def test_app_user_token_url_and_chunked_upload(server: str, factory: Factory, od
     )
     assert response.status_code == 201, response.text
     assert requests.get(f"{server}/key/wrong/formList", headers=COLLECT_HEADERS, timeout=10).status_code == 403
+
+
+def test_access_log_never_shows_app_user_tokens(server: str, factory: Factory, settings: Settings) -> None:
+    user = factory.user("kofi")
+    assert user.token is not None
+    assert requests.head(f"{server}{user.prefix}/submission?deviceID=x", timeout=10).status_code == 204
+    log = settings.instance_path / "access.log"
+    deadline = time.monotonic() + 5
+    while "/key/***/submission" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
+        time.sleep(0.05)  # gunicorn writes the line after the response
+    text = log.read_text()
+    assert "/key/***/submission" in text
+    assert user.token not in text
 
 
 def test_concurrent_identical_posts_store_one_submission(server: str, factory: Factory, odk: Path) -> None:
