@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from defusedxml import ElementTree
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -335,3 +336,35 @@ def test_database_outage_is_a_503_openrosa_message(settings: Settings, odk: Path
     assert response.status_code == 503
     assert b"database is unavailable" in response.data
     assert response.headers["Retry-After"]
+
+
+def test_unicode_attachment_names_match_their_parts(
+    client: FlaskClient, factory: Factory, enumerator: MadeUser, odk: Path
+) -> None:
+    """Central's unicode fixture (decomposed accents, emoji, Arabic): part names are matched exactly."""
+    factory.publish(odk / "forms/binaryType.xml")
+    xml = (odk / "instances/binaryType/unicode.xml").read_bytes()
+    root = ElementTree.fromstring(xml)
+    first, second = root.findtext("file1") or "", root.findtext("file2") or ""
+    response = submit(client, enumerator.prefix, xml, {first: b"one", second: b"two"})
+    assert response.status_code == 201, response.data
+    slots = _attachments(client.application, "both")
+    assert slots[first].sha256 == hashlib.sha256(b"one").hexdigest()
+    assert slots[second].sha256 == hashlib.sha256(b"two").hexdigest()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'--xyz\r\nContent-Disposition: form-data; name="xml_submission_file"\r\n\r\n<data/>',  # never closed
+        b"garbage without any boundary",
+        b"--xyz\r\nContent-Type: text/xml\r\n\r\n<data/>\r\n--xyz--\r\n",  # a part without a name
+    ],
+    ids=["unterminated", "no-boundary-in-body", "nameless-part"],
+)
+def test_malformed_multipart_is_a_400(client: FlaskClient, enumerator: MadeUser, body: bytes) -> None:
+    response = client.post(
+        f"{enumerator.prefix}/submission", data=body, content_type="multipart/form-data; boundary=xyz"
+    )
+    assert response.status_code == 400, response.data
+    assert b"<OpenRosaResponse" in response.data

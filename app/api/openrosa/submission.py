@@ -14,11 +14,11 @@ import logging
 
 from flask import Response, current_app, request
 from sqlalchemy.exc import IntegrityError
-from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import BadRequest
 
 from app.api.openrosa.auth import current_user, login_required
 from app.api.openrosa.blueprint import blueprint
+from app.api.openrosa.multipart import Body, parse_body
 from app.api.openrosa.responses import message
 from app.db import transaction
 from app.errors import InvalidError
@@ -40,46 +40,38 @@ def submission_preflight() -> Response:
     return Response(status=204)
 
 
-def _xml_part() -> bytes:
-    part = request.files.get(XML_PART)
-    if part is not None:
-        data = part.stream.read(MAX_XML_BYTES + 1)
-    elif XML_PART in request.form:  # some tools send the XML as a plain form field
-        data = request.form[XML_PART].encode("utf-8")
-    else:
+def _xml_part(body: Body) -> bytes:
+    part = body.first(XML_PART)
+    if part is None:
         raise BadRequest(f"Required multipart POST field {XML_PART} missing.")
+    data = part.body.read(MAX_XML_BYTES + 1)  # a file part, or the XML sent as a plain form field
     if len(data) > MAX_XML_BYTES:
         raise InvalidError(f"The submission XML is larger than {MAX_XML_BYTES // (1024 * 1024)} MB.")
     return data
 
 
-def _store_parts(names: set[str]) -> dict[str, IncomingFile]:
+def _store_parts(body: Body, names: set[str]) -> dict[str, IncomingFile]:
     store: BlobStore = current_app.extensions["blobs"]
     stored: dict[str, IncomingFile] = {}
-    for name, part in request.files.items(multi=True):
-        if name == XML_PART or name not in names or name in stored:
+    for part in body.parts:
+        if part.name == XML_PART or part.name not in names or part.name in stored:
             continue  # Collect sends every file in the instance folder; only referenced ones are kept
-        stored[name] = _store_part(store, part)
+        ref = store.put_stream(part.body)
+        stored[part.name] = IncomingFile(ref.sha256, ref.size, part.content_type)
     return stored
-
-
-def _store_part(store: BlobStore, part: FileStorage) -> IncomingFile:
-    ref = store.put_stream(part.stream)
-    return IncomingFile(ref.sha256, ref.size, part.mimetype or "application/octet-stream")
 
 
 @blueprint.route("/submission", methods=["POST"])
 @login_required
 def submission_post() -> Response:
-    if request.mimetype != "multipart/form-data":
-        raise BadRequest("A submission is a multipart/form-data POST with an xml_submission_file part.")
-    xml = _xml_part()
-    try:
-        instance = read_instance(xml)
-    except InstanceError as exc:
-        raise InvalidError(str(exc)) from exc
-    part_names = {name for name in request.files if name != XML_PART}
-    files = _store_parts(instance.mentioned_files(part_names))
+    with parse_body() as body:
+        xml = _xml_part(body)
+        try:
+            instance = read_instance(xml)
+        except InstanceError as exc:
+            raise InvalidError(str(exc)) from exc
+        part_names = {part.name for part in body.parts if part.name != XML_PART}
+        files = _store_parts(body, instance.mentioned_files(part_names))
     return _success(_record(instance, xml, files))
 
 
