@@ -43,6 +43,9 @@ class Instance:
         """
         if not part_names:
             return set()
+        too_long = sorted(n for n in part_names if len(n) > MAX_ID_LENGTH)
+        if too_long:
+            raise InstanceError(f"Attachment names are at most {MAX_ID_LENGTH} characters: {too_long[0][:40]}...")
         if self.encrypted is not None:
             return part_names & {*self.encrypted.media_files, self.encrypted.xml_file}
         return part_names & {node.text.strip() for node in self.root.walk() if not node.children}

@@ -15,7 +15,7 @@ from sqlalchemy import Table, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.errors import ConflictError, ForbiddenError, NotFoundError
+from app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from app.ingest.instance import Instance
 from app.models import (
     Attachment,
@@ -33,6 +33,7 @@ from app.services.users import Actor
 from app.vocab import ProcessingStatus
 
 AUDIT_PATH = "meta/audit"
+MAX_FILE_NAME = 255
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,8 @@ def expected_files(binary_paths: list[str], instance: Instance) -> list[Expected
     found: dict[str, ExpectedFile] = {}
     for path in binary_paths:
         for value in instance.values_at(path):
+            if len(value) > MAX_FILE_NAME:
+                raise InvalidError(f"The file name in {path} is longer than {MAX_FILE_NAME} characters.")
             if value and value not in found:
                 found[value] = ExpectedFile(value, client_audit=path == AUDIT_PATH)
     return list(found.values())

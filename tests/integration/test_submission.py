@@ -368,3 +368,36 @@ def test_malformed_multipart_is_a_400(client: FlaskClient, enumerator: MadeUser,
     )
     assert response.status_code == 400, response.data
     assert b"<OpenRosaResponse" in response.data
+
+
+def test_oversized_client_metadata_never_fails_a_submission(
+    client: FlaskClient, factory: Factory, enumerator: MadeUser, odk: Path
+) -> None:
+    factory.publish(odk / "forms/simple.xml")
+    response = submit(
+        client,
+        enumerator.prefix,
+        (odk / "instances/simple/one.xml").read_bytes(),
+        query_string={"deviceID": "d" * 1000},
+        headers={"User-Agent": "u" * 2000},
+    )
+    assert response.status_code == 201, response.data
+    [stored] = _versions(client.application)
+    assert stored.device_id == "d" * 255
+    assert stored.user_agent is not None
+    assert len(stored.user_agent) == 500
+
+
+def test_overlong_attachment_name_is_a_clear_400(
+    client: FlaskClient, factory: Factory, enumerator: MadeUser, odk: Path
+) -> None:
+    factory.publish(odk / "forms/binaryType.xml")
+    long_name = "x" * 300 + ".jpg"
+    xml = (odk / "instances/binaryType/one.xml").read_bytes().replace(b"my_file1.mp4", long_name.encode())
+    response = submit(client, enumerator.prefix, xml, {long_name: b"data"})
+    assert response.status_code == 400, response.data
+    assert b"at most 255 characters" in response.data
+    without_part = submit(client, enumerator.prefix, xml)
+    assert without_part.status_code == 400
+    assert b"longer than 255" in without_part.data
+    assert _versions(client.application) == []

@@ -6,7 +6,7 @@ import logging
 import xml.etree.ElementTree as ET  # building XML only; untrusted XML is parsed in app.ingest with defusedxml
 
 from flask import Response, current_app, g
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.http import http_date
 
@@ -59,6 +59,13 @@ def _database_unavailable(exc: OperationalError) -> Response:
     response = error("The server's database is unavailable right now; nothing was stored. Send again later.", 503)
     response.headers["Retry-After"] = "30"
     return response
+
+
+@blueprint.errorhandler(DataError)
+def _data_error(exc: DataError) -> Response:
+    """A value the database refuses (too long, out of range): the client's data, so a 400, never a 500."""
+    log.warning("database refused a value: %s", exc.orig or exc)
+    return error("The submission contains a value the server cannot store (too long or out of range).", 400)
 
 
 @blueprint.errorhandler(RequestEntityTooLarge)

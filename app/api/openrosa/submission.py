@@ -66,12 +66,13 @@ def _store_parts(body: Body, names: set[str]) -> dict[str, IncomingFile]:
 def submission_post() -> Response:
     with parse_body() as body:
         xml = _xml_part(body)
+        part_names = {part.name for part in body.parts if part.name != XML_PART}
         try:
             instance = read_instance(xml)
+            mentioned = instance.mentioned_files(part_names)
         except InstanceError as exc:
             raise InvalidError(str(exc)) from exc
-        part_names = {part.name for part in body.parts if part.name != XML_PART}
-        files = _store_parts(body, instance.mentioned_files(part_names))
+        files = _store_parts(body, mentioned)
     return _success(_record(instance, xml, files))
 
 
@@ -86,14 +87,19 @@ def _record(instance: Instance, xml: bytes, files: dict[str, IncomingFile]) -> s
                     instance=instance,
                     xml=xml,
                     files=files,
-                    device_id=request.args.get("deviceID"),
-                    user_agent=request.user_agent.string or None,
+                    device_id=_clip(request.args.get("deviceID"), 255),
+                    user_agent=_clip(request.user_agent.string, 500),
                 )
         except IntegrityError:
             if attempt == RACE_RETRIES - 1:
                 raise
             log.info("instance %s raced an identical POST; retrying", instance.instance_id)
     raise AssertionError("unreachable")
+
+
+def _clip(value: str | None, length: int) -> str | None:
+    """Client-supplied metadata is kept, cut to its column: it must never make a submission fail."""
+    return value[:length] if value else None
 
 
 def _success(received: submissions.Received) -> Response:
