@@ -123,3 +123,32 @@ def test_admin_sees_every_open_form(client: FlaskClient, factory: Factory, odk: 
         token = users.ensure_token(admin)
     listed = client.get(f"/key/{token}/formList").data
     assert b"simple" in listed and b"withrepeat" in listed
+
+
+def test_digest_response_is_bound_to_the_url(client: FlaskClient, factory: Factory) -> None:
+    user = factory.user()
+    challenge = client.get("/formList").headers["WWW-Authenticate"]
+    for_other_url = _digest_header(challenge, user.username, user.password, "GET", "/submission")
+    response = client.get("/formList", headers={"Authorization": for_other_url})
+    assert response.status_code == 401
+    assert b"another URL" in response.data
+    with_query = _digest_header(challenge, user.username, user.password, "GET", "/formList?formID=simple")
+    assert client.get("/formList?formID=simple", headers={"Authorization": with_query}).status_code == 200
+
+
+def test_expired_nonce_asks_again_with_stale(
+    client: FlaskClient, factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from app.api.openrosa import auth
+
+    user = factory.user()
+    challenge = client.get("/formList").headers["WWW-Authenticate"]
+    header = _digest_header(challenge, user.username, user.password, "GET", "/formList")
+    assert client.get("/formList", headers={"Authorization": header}).status_code == 200
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + auth.NONCE_LIFETIME_S + 1)
+    expired = client.get("/formList", headers={"Authorization": header})
+    assert expired.status_code == 401
+    assert "stale=TRUE" in expired.headers["WWW-Authenticate"]

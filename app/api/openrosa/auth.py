@@ -22,7 +22,7 @@ from app.db import transaction
 from app.services import users
 from app.services.users import REALM, Actor
 
-NONCE_LIFETIME_S = 24 * 3600
+NONCE_LIFETIME_S = 15 * 60  # then stale=TRUE: clients re-authenticate without asking the user
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -64,15 +64,28 @@ digest.generate_opaque(_opaque)
 digest.verify_opaque(_check_opaque)
 
 
-def _challenge() -> str:
-    challenge = digest.authenticate_header()
+def _stale_nonce(nonce: str | None) -> bool:
+    """Signed by us, only too old: the client knew the password, so it may retry silently."""
+    if not nonce or len(nonce) <= 32:
+        return False
+    stamp, signature = nonce[:-32], nonce[-32:]
+    return hmac.compare_digest(signature, _sign(stamp)) and not _check_nonce(nonce)
+
+
+def _request_uri() -> str:
+    query = request.query_string.decode("latin-1")
+    return f"{request.path}?{query}" if query else request.path
+
+
+def _challenge(*, stale: bool = False) -> str:
+    challenge = digest.authenticate_header() + (",stale=TRUE" if stale else "")
     if request.is_secure:
         challenge += f', Basic realm="{REALM}"'
     return str(challenge)
 
 
-def _unauthorised(description: str) -> Unauthorized:
-    g.auth_challenge = _challenge()
+def _unauthorised(description: str, *, stale: bool = False) -> Unauthorized:
+    g.auth_challenge = _challenge(stale=stale)
     return Unauthorized(description)
 
 
@@ -89,6 +102,12 @@ def _from_header() -> Actor:
             raise _unauthorised("The user name or password is wrong.")
         return Actor.of(user)
     if auth.type == "digest":
+        # The response hashes the URI the client names: it must be this request's, or a captured header could be
+        # replayed against any other URL.
+        if auth.uri not in {_request_uri(), request.path}:
+            raise _unauthorised("The Digest response was computed for another URL.")
+        if _stale_nonce(auth.nonce):
+            raise _unauthorised("The sign-in has expired; sign in again.", stale=True)
         with transaction() as session:
             user = users.active_by_name(session, auth.username or "")
         if user is None or not digest.authenticate(auth, user.digest_ha1):
