@@ -37,8 +37,11 @@ def _opt(field: fields.Field[Any]) -> fields.Field[Any]:
     return field
 
 
+MAX_MONEY = 10**12 - 1  # Numeric(14, 2)
+
+
 def _money() -> fields.Field[Any]:
-    return _opt(fields.Decimal(validate=validate.Range(min=0), places=2))
+    return _opt(fields.Decimal(validate=validate.Range(min=0, max=MAX_MONEY), places=2))
 
 
 def _count() -> fields.Field[Any]:
@@ -78,6 +81,12 @@ class FirmIn(Entity):
     group_member = _opt(YesNo())
     participant_status = _opt(Choice([s.value for s in ParticipantStatus]))
 
+    @validates_schema(skip_on_field_errors=True)
+    def _started(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        year = Context[dict[str, int]].get({}).get("interview_year")
+        if year is not None and data["year_started"] is not None and data["year_started"] > year:
+            raise ValidationError(f"{data['year_started']} is after the interview ({year}).", "year_started")
+
 
 class OwnerIn(Entity):
     name = _opt(fields.String(validate=validate.Length(max=200)))
@@ -98,7 +107,7 @@ class ObservationIn(Entity):
     input_cost = _money()
     hired_labour_cost = _money()
     other_costs = _money()
-    net_income = _opt(fields.Decimal(places=2))
+    net_income = _opt(fields.Decimal(places=2, validate=validate.Range(min=-MAX_MONEY, max=MAX_MONEY)))
     received_training = _opt(YesNo())
     received_embedded_services = _opt(YesNo())
     has_written_contract = _opt(YesNo())

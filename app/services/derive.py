@@ -161,6 +161,7 @@ def write_rows(session: Session, submission: Submission, resolved: Resolved) -> 
 
 def _update_firm(session: Session, firm: Firm, survey_round: SurveyRound, record: dict[str, Any]) -> None:
     firm_in, owner = record["firm"], record["owner"]
+    firm.is_active = True  # back on the roster if an earlier version of this interview had been set aside
     for name in FIRM_FIELDS:
         if firm_in[name] is not None:
             setattr(firm, name, firm_in[name])

@@ -74,13 +74,24 @@ def _fingerprint(resolved: Resolved) -> str:
 
 
 def _clear_rows(session: Session, submission: Submission) -> None:
+    """Remove what this submission derived. A firm it registered leaves the roster unless others observed it."""
     observation = session.scalar(select(FirmObservation).where(FirmObservation.submission_id == submission.id))
     if observation is not None:
         session.delete(observation)
+    registered = session.scalar(select(Firm).where(Firm.registered_by_submission_id == submission.id))
+    if registered is not None and not _observed_elsewhere(session, registered, submission):
+        registered.is_active = False  # never deleted: its panel code must not be given to another firm
     session.execute(
         update(FirmRound).where(FirmRound.submission_id == submission.id).values(submission_id=None, interviewed=False)
     )
     session.flush()
+
+
+def _observed_elsewhere(session: Session, firm: Firm, submission: Submission) -> bool:
+    other = select(FirmObservation.id).where(
+        FirmObservation.firm_id == firm.id, FirmObservation.submission_id != submission.id
+    )
+    return session.scalar(other.limit(1)) is not None
 
 
 def _set(
@@ -197,20 +208,7 @@ def _resolve(session: Session, submission: Submission, record: dict[str, Any], p
     survey_round = session.scalar(select(SurveyRound).where(SurveyRound.code == record["interview"]["round"]))
     if survey_round is None:
         problems.add("interview.round", f"There is no survey round '{record['interview']['round']}'.")
-    firm_in = record["firm"]
-    firm: Firm | None = None
-    if firm_in["panel_code"]:
-        firm = session.scalar(select(Firm).where(Firm.panel_code == firm_in["panel_code"]))
-        if firm is None:
-            problems.add("firm.panel_code", f"There is no firm with panel code '{firm_in['panel_code']}'.")
-    else:
-        firm = session.scalar(select(Firm).where(Firm.registered_by_submission_id == submission.id))
-    chain_code = firm_in["value_chain"] or (firm.value_chain.code if firm is not None else None)
-    chain = session.scalar(select(ValueChain).where(ValueChain.code == chain_code)) if chain_code else None
-    if chain is None:
-        problems.add("firm.value_chain", f"Unknown value chain '{chain_code}'." if chain_code else "No value chain.")
-    elif firm is not None and firm.value_chain_id != chain.id:
-        problems.add("firm.value_chain", f"Firm {firm.panel_code} is in {firm.value_chain.code}, not {chain.code}.")
+    firm, chain = _firm_and_chain(session, submission, record["firm"], problems)
     if survey_round is None or chain is None:
         return None
     codes = _chain_codes(session, chain)
@@ -238,6 +236,29 @@ def _resolve(session: Session, submission: Submission, record: dict[str, Any], p
     if resolved.firm is None:
         resolved.firm = _register_firm(session, submission, chain)
     return resolved
+
+
+def _firm_and_chain(
+    session: Session, submission: Submission, firm_in: dict[str, Any], problems: Problems
+) -> tuple[Firm | None, ValueChain | None]:
+    """The roster firm named by panel code, or the firm this interview registered earlier (if any), and its chain."""
+    firm: Firm | None
+    if firm_in["panel_code"]:
+        firm = session.scalar(select(Firm).where(Firm.panel_code == firm_in["panel_code"]))
+        if firm is None:
+            problems.add("firm.panel_code", f"There is no firm with panel code '{firm_in['panel_code']}'.")
+    else:
+        firm = session.scalar(select(Firm).where(Firm.registered_by_submission_id == submission.id))
+    chain_code = firm_in["value_chain"] or (firm.value_chain.code if firm is not None else None)
+    chain = session.scalar(select(ValueChain).where(ValueChain.code == chain_code)) if chain_code else None
+    if chain is None:
+        problems.add("firm.value_chain", f"Unknown value chain '{chain_code}'." if chain_code else "No value chain.")
+    elif firm is not None and firm.value_chain_id != chain.id:
+        if firm.registered_by_submission_id == submission.id and not _observed_elsewhere(session, firm, submission):
+            _recode(session, firm, chain)  # an edit corrects the chain of the firm this interview registered
+        else:
+            problems.add("firm.value_chain", f"Firm {firm.panel_code} is in {firm.value_chain.code}, not {chain.code}.")
+    return firm, chain
 
 
 @dataclass
@@ -273,14 +294,27 @@ def _codes(problems: Problems, key: str, codes: list[str], known: dict[str, int]
     return [_code(problems, key, code, known) for code in codes]
 
 
-def _register_firm(session: Session, submission: Submission, chain: ValueChain) -> Firm:
-    """A new panel firm, coded <CHAIN>-00001 upwards; found again by its registering submission."""
+def _next_panel_code(session: Session, chain: ValueChain) -> str:
+    """<CHAIN>-00001 upwards. The chain's row is locked so that concurrent registrations take turns."""
+    session.execute(select(ValueChain.id).where(ValueChain.id == chain.id).with_for_update())
     prefix = f"{chain.code}-"
     taken = set(session.scalars(select(Firm.panel_code).where(Firm.panel_code.startswith(prefix))))
     number = len(taken) + 1
     while f"{prefix}{number:05d}" in taken:
         number += 1
-    firm = Firm(panel_code=f"{prefix}{number:05d}", value_chain_id=chain.id, registered_by_submission_id=submission.id)
+    return f"{prefix}{number:05d}"
+
+
+def _recode(session: Session, firm: Firm, chain: ValueChain) -> None:
+    firm.panel_code = _next_panel_code(session, chain)
+    firm.value_chain_id = chain.id
+    firm.value_chain = chain
+
+
+def _register_firm(session: Session, submission: Submission, chain: ValueChain) -> Firm:
+    """A new panel firm; found again by its registering submission."""
+    code = _next_panel_code(session, chain)
+    firm = Firm(panel_code=code, value_chain_id=chain.id, registered_by_submission_id=submission.id)
     firm.value_chain = chain
     session.add(firm)
     session.flush()

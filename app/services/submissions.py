@@ -255,7 +255,13 @@ def _edit_target(session: Session, form_pk: int, deprecated_id: str) -> Submissi
             "You tried to update an existing submission, but we can't find that submission to update "
             f"({deprecated_id})."
         )
-    submission = previous.submission
+    # Lock the logical submission: of two edits of the same version, the second must see the first and get a 409.
+    submission = session.scalars(
+        select(Submission)
+        .where(Submission.id == previous.submission_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     if submission.deleted_at is not None:
         raise ConflictError("This submission has been deleted. You may not edit it.")
     if submission.current_version_id != previous.id:

@@ -234,3 +234,60 @@ def test_deactivation_revokes_api_tokens(app: Flask, factory: Factory) -> None:
     with app.app_context(), transaction() as session:
         [token] = session.scalars(select(ApiToken)).all()
         assert token.revoked_at is not None
+
+
+def _roster(client: FlaskClient) -> str:
+    from app.services import lists
+
+    with client.application.app_context(), transaction() as session:
+        return lists.roster(session).decode()
+
+
+def test_a_set_aside_registration_leaves_the_roster_and_comes_back(client: FlaskClient, panel: MadeUser) -> None:
+    from app.models import ReviewState, User
+    from app.services import review
+
+    assert submit(client, panel.prefix, mini_instance(instance_id="uuid:f1", name="Gamma")).status_code == 201
+    assert "KE-AVO-00001" in _roster(client)
+    with client.application.app_context(), transaction(write=True) as session:
+        reviewer = session.scalar(select(User))
+        assert reviewer is not None
+        review.review(session, review.find_submission(session, "uuid:f1"), reviewer, ReviewState.REJECTED)
+    assert "KE-AVO-00001" not in _roster(client)  # no phantom firm offered to enumerators
+    with client.application.app_context(), transaction(write=True) as session:
+        reviewer = session.scalar(select(User))
+        assert reviewer is not None
+        review.review(session, review.find_submission(session, "uuid:f1"), reviewer, ReviewState.APPROVED)
+    assert "KE-AVO-00001 · Gamma" in _roster(client)  # the same code again, never a new one
+
+
+def test_an_edit_can_correct_the_chain_of_the_firm_it_registered(client: FlaskClient, panel: MadeUser) -> None:
+    assert submit(client, panel.prefix, mini_instance(instance_id="uuid:c1")).status_code == 201
+    edited = mini_instance(
+        instance_id="uuid:c2",
+        deprecated_id="uuid:c1",
+        chain="KE-PAS",
+        decisions=[("KE-PAS-PROC-SPRAY", "1", "2024", "", "4", "")],
+    )
+    assert submit(client, panel.prefix, edited).status_code == 201
+    sub = _submission(client.application, "uuid:c1")
+    assert sub.processing_status is ProcessingStatus.MAPPED, sub.processing_errors
+    with client.application.app_context(), transaction() as session:
+        [firm] = session.scalars(select(Firm)).all()
+        assert firm.panel_code == "KE-PAS-00001"
+
+
+def test_a_firm_cannot_start_after_the_interview(client: FlaskClient, panel: MadeUser, factory: Factory) -> None:
+    form = MINI_FORM.replace(
+        b"|        | text              | fname    | Name     | firm.name             |                        |",
+        b"|        | text              | fname    | Name     | firm.name             |                        |\n"
+        b"|        | integer           | started  | Started  | firm.year_started     |                        |",
+    ).replace(b"| mini    | 1       |", b"| mini    | 2       |")
+    factory.publish_bytes("mini.md", form)
+    xml = mini_instance(instance_id="uuid:y1").replace(b'version="1"', b'version="2"')
+    xml = xml.replace(b"<fname>", b"<started>2030</started><fname>")
+    assert submit(client, panel.prefix, xml).status_code == 201
+    sub = _submission(client.application, "uuid:y1")
+    assert sub.processing_status is ProcessingStatus.NEEDS_REVIEW
+    assert sub.processing_errors[0]["field"] == "firm.year_started"
+    assert "after the interview (2026)" in sub.processing_errors[0]["message"]
