@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import db
 from app.config import Settings, load_settings
@@ -22,6 +23,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.config.from_mapping(settings.flask_config())
     app.extensions["settings"] = settings
     app.extensions["blobs"] = BlobStore(settings.media_root)
+    if settings.trusted_proxies:  # https and the client's address as the proxy saw them (Basic auth needs https)
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
     db.init_app(app)
     register_blueprints(app)
     register_pages(app)

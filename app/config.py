@@ -26,6 +26,7 @@ class Settings:
     max_upload_bytes: int
     max_form_parts: int
     public_base_url: str | None
+    trusted_proxies: int  # reverse proxies in front whose X-Forwarded-* headers are believed (0: none)
 
     def flask_config(self) -> dict[str, object]:
         return {
@@ -50,6 +51,13 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{name} must be positive, got {value}")
     return value
+
+
+def _count(environ: Mapping[str, str], name: str) -> int:
+    raw = environ.get(name) or "0"
+    if not raw.isdigit():
+        raise SettingsError(f"{name} must be a whole number (0 or more), got {raw!r}")
+    return int(raw)
 
 
 def _secret_key(instance_path: Path, environ: Mapping[str, str]) -> str:
@@ -93,4 +101,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_upload_bytes=_int(env, "MAX_UPLOAD_BYTES", DEFAULT_UPLOAD_LIMIT),
         max_form_parts=_int(env, "MAX_FORM_PARTS", DEFAULT_MAX_PARTS),
         public_base_url=base_url,
+        trusted_proxies=_count(env, "TRUSTED_PROXIES"),
     )

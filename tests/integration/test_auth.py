@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.datastructures import Authorization, WWWAuthenticate
 
+from app.config import Settings
 from app.db import transaction
 from app.models import Role
 from app.services import forms, users
@@ -152,3 +153,30 @@ def test_expired_nonce_asks_again_with_stale(
     expired = client.get("/formList", headers={"Authorization": header})
     assert expired.status_code == 401
     assert "stale=TRUE" in expired.headers["WWW-Authenticate"]
+
+
+def test_basic_works_behind_a_trusted_https_proxy_only(settings: Settings, factory: Factory) -> None:
+    from dataclasses import replace
+
+    from app import create_app
+    from app.db import engine_of
+
+    user = factory.user()
+    basic = {
+        "Authorization": Authorization("basic", {"username": user.username, "password": user.password}).to_header()
+    }
+    forwarded = {**basic, "X-Forwarded-Proto": "https"}
+    direct = factory.app.test_client()
+    assert direct.get("/formList", headers=forwarded).status_code == 401  # headers from anyone are not believed
+    proxied_app = create_app(replace(settings, trusted_proxies=1))
+    try:
+        assert proxied_app.test_client().get("/formList", headers=forwarded).status_code == 200
+    finally:
+        engine_of(proxied_app).dispose()
+
+
+def test_manager_preflight_is_refused(client: FlaskClient, factory: Factory) -> None:
+    factory.user("mgr", Role.MANAGER)
+    with client.application.app_context(), transaction(write=True) as session:
+        token = users.ensure_token(users.get_user(session, "mgr"))
+    assert client.head(f"/key/{token}/submission").status_code == 403
