@@ -15,6 +15,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -106,6 +107,27 @@ def _set(
     submission.processed_at = utcnow()
 
 
+def interviewed_by(session: Session, firm_id: int, round_id: int, submission_id: int) -> str | None:
+    """The instanceID of another submission that already counts for this firm and round, if any."""
+    return session.scalar(
+        select(Submission.instance_id)
+        .join(FirmObservation, FirmObservation.submission_id == Submission.id)
+        .where(
+            FirmObservation.firm_id == firm_id,
+            FirmObservation.round_id == round_id,
+            FirmObservation.submission_id != submission_id,
+        )
+    )
+
+
+def _raced_another_interview(exc: Exception) -> bool:
+    text = str(exc.orig) if isinstance(exc, IntegrityError) else ""
+    return "firm_observations" in text and "round_id" in text
+
+
+RACED = "Another interview of this firm in this round was stored at the same moment: a possible duplicate."
+
+
 def process(session: Session, submission: Submission) -> bool:
     """Derive (or re-derive) the domain rows of ``submission``'s current version. True if anything changed."""
     before = (submission.processing_status, submission.derived_hash, list(submission.processing_errors))
@@ -113,8 +135,13 @@ def process(session: Session, submission: Submission) -> bool:
     try:
         _process(session, submission)
         savepoint.commit()
-    except Exception:
+    except Exception as exc:
         savepoint.rollback()
+        if _raced_another_interview(exc):
+            # Two interviews of one firm and round, stored concurrently: the UNIQUE (firm, round) constraint let
+            # the first count; this one is what the duplicate check would have found a moment later.
+            _set(submission, ProcessingStatus.DUPLICATE, [{"path": "", "field": "firm.panel_code", "message": RACED}])
+            return (submission.processing_status, submission.derived_hash, submission.processing_errors) != before
         log.exception("processing submission %s failed", submission.instance_id)
         _set(
             submission,
@@ -158,15 +185,7 @@ def _process(session: Session, submission: Submission) -> None:  # noqa: PLR0911
     if firm is None or survey_round is None:
         raise RuntimeError("a consenting record resolves to a firm and a round")
     submission.firm_id, submission.round_id = firm.id, survey_round.id
-    other = session.scalar(
-        select(Submission.instance_id)
-        .join(FirmObservation, FirmObservation.submission_id == Submission.id)
-        .where(
-            FirmObservation.firm_id == firm.id,
-            FirmObservation.round_id == survey_round.id,
-            FirmObservation.submission_id != submission.id,
-        )
-    )
+    other = interviewed_by(session, firm.id, survey_round.id, submission.id)
     if other is not None:
         _clear_rows(session, submission)
         problems.add(

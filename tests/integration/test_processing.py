@@ -291,3 +291,19 @@ def test_a_firm_cannot_start_after_the_interview(client: FlaskClient, panel: Mad
     assert sub.processing_status is ProcessingStatus.NEEDS_REVIEW
     assert sub.processing_errors[0]["field"] == "firm.year_started"
     assert "after the interview (2026)" in sub.processing_errors[0]["message"]
+
+
+def test_a_concurrent_second_interview_is_a_duplicate_not_an_error(
+    client: FlaskClient, panel: MadeUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.services import processing
+
+    assert submit(client, panel.prefix, mini_instance(instance_id="uuid:r1")).status_code == 201
+    # The race window: the duplicate check ran before the first interview's rows were committed.
+    monkeypatch.setattr(processing, "interviewed_by", lambda *_args: None)
+    again = mini_instance(instance_id="uuid:r2", panel="KE-AVO-00001", name="")
+    assert submit(client, panel.prefix, again).status_code == 201
+    sub = _submission(client.application, "uuid:r2")
+    assert sub.processing_status is ProcessingStatus.DUPLICATE
+    assert "at the same moment" in sub.processing_errors[0]["message"]
+    assert _count(client.application, FirmObservation) == 1
