@@ -206,6 +206,22 @@ def assign(session: Session, form_id: str, usernames: Sequence[str], *, remove: 
 # -- who may use which form --------------------------------------------------------------------------------
 
 
+def check_collects(user: Actor) -> None:
+    """Admins and enumerators collect data; programme managers only read it."""
+    if user.role not in {Role.ADMIN, Role.ENUMERATOR}:
+        raise ForbiddenError("Programme managers do not collect data; sign in as an enumerator or an admin.")
+
+
+def check_assignment(user: Actor, form_id: str, *, restricted: bool, assigned: bool) -> None:
+    """The rule: an enumerator uses a form with no assignments, or one assigned to them; admins use every form.
+
+    The callers look the two facts up their own way (the submission path in its single prebuilt query).
+    """
+    check_collects(user)
+    if user.role is Role.ENUMERATOR and restricted and not assigned:
+        raise ForbiddenError(f"You are not assigned to form '{form_id}'. Ask an admin to assign it to you.")
+
+
 def _assignment_allows(user: Actor) -> ColumnElement[bool]:
     """SQL condition: the form has no assignments, or one for this user."""
     assigned = select(FormAssignment.form_pk).where(FormAssignment.form_pk == Form.id)
@@ -215,8 +231,7 @@ def _assignment_allows(user: Actor) -> ColumnElement[bool]:
 
 def usable_forms(session: Session, user: Actor, form_id: str | None = None) -> Sequence[Form]:
     """Open, published forms this user may download and fill, sorted by title as ODK Central does."""
-    if user.role is Role.MANAGER:
-        raise ForbiddenError("Programme managers do not collect data; sign in as an enumerator or an admin.")
+    check_collects(user)
     stmt = (
         select(Form)
         .join(FormVersion, Form.current_version_id == FormVersion.id)
@@ -231,10 +246,7 @@ def usable_forms(session: Session, user: Actor, form_id: str | None = None) -> S
 
 
 def check_may_use(session: Session, user: Actor, form: Form) -> None:
-    if user.role is Role.ADMIN:
-        return
-    if user.role is not Role.ENUMERATOR:
-        raise ForbiddenError("Programme managers do not collect data; sign in as an enumerator or an admin.")
-    allowed = session.scalar(select(_assignment_allows(user)).where(Form.id == form.id))
-    if not allowed:
-        raise ForbiddenError(f"You are not assigned to form '{form.form_id}'. Ask an admin to assign it to you.")
+    check_collects(user)
+    if user.role is Role.ENUMERATOR:
+        allowed = bool(session.scalar(select(_assignment_allows(user)).where(Form.id == form.id)))
+        check_assignment(user, form.form_id, restricted=not allowed, assigned=allowed)

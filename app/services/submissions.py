@@ -15,7 +15,7 @@ from sqlalchemy import Table, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
+from app.errors import ConflictError, InvalidError, NotFoundError
 from app.ingest.instance import Instance
 from app.models import (
     Attachment,
@@ -24,11 +24,11 @@ from app.models import (
     FormState,
     FormVersion,
     ReviewState,
-    Role,
     Submission,
     SubmissionVersion,
 )
 from app.services import processing
+from app.services.forms import check_assignment
 from app.services.users import Actor
 from app.vocab import ProcessingStatus
 
@@ -105,10 +105,7 @@ def find_form_version(session: Session, actor: Actor, instance: Instance) -> Tar
     if row is None:
         _raise_not_found(session, instance)
     form_pk, state, version_id, binary_paths, mapping, is_restricted, is_mine = row
-    if actor.role is Role.MANAGER:
-        raise ForbiddenError("Programme managers do not collect data; sign in as an enumerator or an admin.")
-    if actor.role is Role.ENUMERATOR and is_restricted and not is_mine:
-        raise ForbiddenError(f"You are not assigned to form '{instance.form_id}'. Ask an admin to assign it to you.")
+    check_assignment(actor, instance.form_id, restricted=is_restricted, assigned=is_mine)
     if state is not FormState.OPEN:
         raise ConflictError(f"The form '{instance.form_id}' is closed and is not accepting submissions.")
     return Target(form_pk, instance.form_id, version_id, list(binary_paths), bool(mapping))

@@ -21,10 +21,9 @@ from app.api.openrosa.blueprint import blueprint
 from app.api.openrosa.multipart import Body, parse_body
 from app.api.openrosa.responses import message
 from app.db import transaction
-from app.errors import ForbiddenError, InvalidError
+from app.errors import InvalidError
 from app.ingest.instance import Instance, InstanceError, read_instance
-from app.models import Role
-from app.services import submissions
+from app.services import forms, submissions
 from app.services.blobs import BlobStore
 from app.services.submissions import IncomingFile
 
@@ -38,8 +37,7 @@ RACE_RETRIES = 3
 @login_required
 def submission_preflight() -> Response:
     """Collect sends HEAD before every upload and requires 204 (never 200)."""
-    if current_user().role is Role.MANAGER:
-        raise ForbiddenError("Programme managers do not collect data; sign in as an enumerator or an admin.")
+    forms.check_collects(current_user())
     return Response(status=204)
 
 
