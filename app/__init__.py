@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import db
+from app import db, jobs
 from app.config import Settings, load_settings
 from app.services.blobs import BlobStore
 
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         n = settings.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n, x_prefix=n)  # type: ignore[method-assign]
     db.init_app(app)
+    jobs.init_app(app, settings)
     register_blueprints(app)
     register_pages(app)
     register_commands(app)

@@ -27,6 +27,8 @@ class Settings:
     max_form_parts: int
     public_base_url: str | None
     trusted_proxies: int  # reverse proxies in front whose X-Forwarded-* headers are believed (0: none)
+    jobs_url: str  # the job queue's broker: sqlite:///file (embedded default) or redis://host:port/db
+    jobs_queue: str  # queue name: workers and web processes of one deployment share it
 
     def flask_config(self) -> dict[str, object]:
         return {
@@ -102,4 +104,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_form_parts=_int(env, "MAX_FORM_PARTS", DEFAULT_MAX_PARTS),
         public_base_url=base_url,
         trusted_proxies=_count(env, "TRUSTED_PROXIES"),
+        jobs_url=_jobs_url(env, instance_path),
+        jobs_queue=env.get("JOBS_QUEUE") or "chainlift",
     )
+
+
+def _jobs_url(env: Mapping[str, str], instance_path: Path) -> str:
+    url = env.get("JOBS_URL") or f"sqlite:///{instance_path / 'jobs.sqlite3'}"
+    if not url.startswith(("sqlite:///", "redis://", "rediss://", "unix://")):
+        raise SettingsError(f"JOBS_URL must be sqlite:///PATH or redis://HOST:PORT/DB, got {url!r}")
+    return url

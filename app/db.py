@@ -175,11 +175,17 @@ class WriterQueue:
 
 
 @contextmanager
-def transaction(*, write: bool = False) -> Iterator[Session]:
-    """Commit on success, roll back on any exception. ``write=True`` takes SQLite's write lock up front."""
+def transaction(*, write: bool = False, snapshot: bool = False) -> Iterator[Session]:
+    """Commit on success, roll back on any exception. ``write=True`` takes SQLite's write lock up front.
+
+    ``snapshot=True`` makes every read of the transaction see one state of the database: REPEATABLE READ on
+    PostgreSQL (SQLite's WAL readers have that already once the first read has begun).
+    """
     session = get_session()
     queue: WriterQueue | None = current_app.extensions.get("sqlite_writers") if write else None
     with queue.turn() if queue is not None else nullcontext(), session.begin():
         if write:
             session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        elif snapshot and session.get_bind().dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield session

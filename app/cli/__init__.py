@@ -6,12 +6,26 @@ from flask import Flask
 
 from app.cli.catalogue import catalogue_cli
 from app.cli.forms import forms_cli
+from app.cli.indicators import indicators_cli
+from app.cli.jobs import jobs_cli
 from app.cli.migrate import db_cli
+from app.cli.panel import panel_cli
 from app.cli.rounds import rounds_cli
 from app.cli.submissions import submissions_cli
 from app.cli.users import users_cli
 
 
 def register_commands(app: Flask) -> None:
-    for group in (db_cli, users_cli, forms_cli, catalogue_cli, rounds_cli, submissions_cli):
+    groups = (
+        db_cli,
+        users_cli,
+        forms_cli,
+        catalogue_cli,
+        rounds_cli,
+        panel_cli,
+        submissions_cli,
+        indicators_cli,
+        jobs_cli,
+    )
+    for group in groups:
         app.cli.add_command(group)

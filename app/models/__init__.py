@@ -2,6 +2,8 @@
 
 from app.models.catalogue import ChainFunction, EndMarket, ReasonCode, UpgradingPractice, ValueChain
 from app.models.form import Form, FormAssignment, FormMedia, FormState, FormVersion
+from app.models.indicator import IndicatorMark, IndicatorResult, IndicatorSet
+from app.models.job import JobRun, JobStatus
 from app.models.observation import (
     DecisionReason,
     FirmObservation,
@@ -31,6 +33,11 @@ __all__ = [
     "FormState",
     "FormVersion",
     "FunctionPerformed",
+    "IndicatorMark",
+    "IndicatorResult",
+    "IndicatorSet",
+    "JobRun",
+    "JobStatus",
     "ReasonCode",
     "ReviewState",
     "Role",

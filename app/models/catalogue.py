@@ -27,6 +27,8 @@ class ValueChain(Base):
     currency: Mapped[str] = mapped_column(String(3))
     reference_period_months: Mapped[int] = mapped_column(default=12)
     is_illustrative: Mapped[bool]
+    # End markets of this tier or higher are "higher-value" (UPG-14); None: the lowest export tier, else the top tier.
+    high_value_tier: Mapped[int | None]
     description: Mapped[str] = mapped_column(Text, default="")
     sources: Mapped[list[str]] = mapped_column(default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

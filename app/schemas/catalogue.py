@@ -86,6 +86,7 @@ class ChainIn(Strict):
     sector = fields.Enum(Sector, by_value=True, required=True)
     currency = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{3}$"))
     reference_period_months = fields.Integer(load_default=12, validate=validate.Range(min=1, max=60))
+    high_value_tier = fields.Integer(load_default=None, validate=validate.Range(min=0, max=100))
     illustrative = fields.Boolean(required=True)
     description = fields.String(load_default="")
     sources = fields.List(fields.String(), load_default=list)
@@ -101,6 +102,9 @@ class ChainIn(Strict):
                 errors.setdefault(key, []).append(f"Duplicate codes: {', '.join(dup)}.")
         functions = {f["code"] for f in data["functions"]}
         lowest_tier = min(m["tier"] for m in data["end_markets"])
+        threshold = data["high_value_tier"]
+        if threshold is not None and not any(m["tier"] >= threshold for m in data["end_markets"]):
+            errors.setdefault("high_value_tier", []).append(f"No end market has tier {threshold} or higher.")
         tiers = {m["code"]: m["tier"] for m in data["end_markets"]}
         for practice in data["practices"]:
             target = practice["target_function"]

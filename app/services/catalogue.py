@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.db import Base
 from app.models import ChainFunction, EndMarket, ReasonCode, UpgradingPractice, ValueChain
+from app.services.indicators.staleness import mark_chain
 
 M = TypeVar("M", bound=Base)
 
@@ -63,14 +64,27 @@ def load_catalogue(session: Session, data: Mapping[str, Any]) -> LoadReport:
             {"code": reason["code"]},
             {"label": reason["label"], "label_fr": reason["label_fr"], "category": reason["category"]},
         )
+    reasons_changed = report.changed
     for chain in data["chains"]:
-        _load_chain(session, report, chain)
+        before = sum(report.created.values()) + sum(report.updated.values())
+        chain_id = _load_chain(session, report, chain)
+        if reasons_changed or sum(report.created.values()) + sum(report.updated.values()) > before:
+            mark_chain(session, chain_id, "catalogue")  # definitions changed: the chain's results are stale
     session.flush()
     return report
 
 
-def _load_chain(session: Session, report: LoadReport, chain: Mapping[str, Any]) -> None:
-    scalar_keys = ("name", "name_fr", "country_iso3", "product", "sector", "currency", "reference_period_months")
+def _load_chain(session: Session, report: LoadReport, chain: Mapping[str, Any]) -> int:
+    scalar_keys = (
+        "name",
+        "name_fr",
+        "country_iso3",
+        "product",
+        "sector",
+        "currency",
+        "reference_period_months",
+        "high_value_tier",
+    )
     row = _upsert(
         session,
         report,
@@ -123,3 +137,4 @@ def _load_chain(session: Session, report: LoadReport, chain: Mapping[str, Any]) 
                 "source": p["source"],
             },
         )
+    return row.id

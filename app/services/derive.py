@@ -23,6 +23,7 @@ from app.models import (
     UpgradingDecision,
     ValueChain,
 )
+from app.services.indicators.staleness import mark_stale
 from app.vocab import DecisionStatus, ParticipantStatus, RoundKind
 
 FIRM_FIELDS = ("admin1", "admin2", "admin3", "urban_rural", "year_started", "legal_status", "group_member")
@@ -156,6 +157,7 @@ def write_rows(session: Session, submission: Submission, resolved: Resolved) -> 
         ]
         observation.decisions.append(row)
     session.flush()
+    mark_stale(session, firm.value_chain_id, survey_round.id, "submission")
     return observation
 
 

@@ -38,6 +38,7 @@ from app.models import (
 )
 from app.schemas.record import interview_year, load_record
 from app.services.derive import Resolved, write_rows
+from app.services.indicators.staleness import mark_chain, mark_stale
 from app.vocab import ProcessingStatus
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,9 @@ def _clear_rows(session: Session, submission: Submission) -> None:
     """Remove what this submission derived. A firm it registered leaves the roster unless others observed it."""
     observation = session.scalar(select(FirmObservation).where(FirmObservation.submission_id == submission.id))
     if observation is not None:
+        chain_id = session.scalar(select(Firm.value_chain_id).where(Firm.id == observation.firm_id))
+        if chain_id is not None:
+            mark_stale(session, chain_id, observation.round_id, "submission")
         session.delete(observation)
     registered = session.scalar(select(Firm).where(Firm.registered_by_submission_id == submission.id))
     if registered is not None and not _observed_elsewhere(session, registered, submission):
@@ -325,6 +329,7 @@ def _next_panel_code(session: Session, chain: ValueChain) -> str:
 
 
 def _recode(session: Session, firm: Firm, chain: ValueChain) -> None:
+    mark_chain(session, firm.value_chain_id, "submission")  # the firm leaves its old chain's results
     firm.panel_code = _next_panel_code(session, chain)
     firm.value_chain_id = chain.id
     firm.value_chain = chain

@@ -1,0 +1,74 @@
+"""`flask indicators ...`: recompute the stored indicators on demand and show how fresh they are."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.cli.common import friendly_errors
+from app.db import transaction
+from app.errors import NotFoundError
+from app.models import SurveyRound, ValueChain
+from app.services.indicators import status
+from app.services.indicators.refresh import Computed, pairs_to_compute, read_pairs, store
+
+indicators_cli = AppGroup("indicators", help="Value-chain upgrading indicators (../shared/docs/indicators.md).")
+
+
+@indicators_cli.command("compute")
+@click.option("--chain", "chain_code", help="Only this value chain (code, e.g. KE-AVO).")
+@click.option("--round", "round_code", help="Only this survey round (code, e.g. R1).")
+@friendly_errors
+def compute(chain_code: str | None, round_code: str | None) -> None:
+    """Recompute the indicators of every (chain, round) with data now, without waiting for the job worker.
+
+    Each pair is read in one consistent snapshot and stored in one short transaction; the stale marks it reflects
+    are consumed, so the worker does not recompute it again. Safe to run while the server and worker run.
+    """
+    with transaction() as session:
+        if chain_code and session.scalar(select(ValueChain.id).where(ValueChain.code == chain_code)) is None:
+            raise NotFoundError(f"There is no value chain '{chain_code}'.")
+        if round_code and session.scalar(select(SurveyRound.id).where(SurveyRound.code == round_code)) is None:
+            raise NotFoundError(f"There is no survey round '{round_code}'.")
+        pairs = pairs_to_compute(session, chain_code, round_code)
+        names = status.pair_names(session)
+    if not pairs:
+        click.echo("Nothing to compute: no interviews have been mapped yet.")
+        return
+    started = time.perf_counter()
+    total = 0
+    click.echo(f"Reading {len(pairs)} (chain, round) pairs in one snapshot…")
+    with transaction(snapshot=True) as session:
+        computed = read_pairs(session, pairs)
+    read_seconds = time.perf_counter() - started
+    with click.progressbar(computed, label="Storing", show_pos=True, item_show_func=lambda c: _label(names, c)) as bar:
+        for result in bar:
+            with transaction(write=True) as session:
+                store(session, result)
+            total += len(result.rows)
+    elapsed = time.perf_counter() - started
+    click.echo(f"{len(pairs)} (chain, round) pairs, {total} results in {elapsed:.1f} s (reading {read_seconds:.1f} s).")
+
+
+def _label(names: dict[tuple[int, int], str], computed: Computed | None) -> str:
+    return names.get((computed.chain_id, computed.round_id), "") if computed else ""
+
+
+@indicators_cli.command("status")
+def show_status() -> None:
+    """Per (chain, round): firms, results, when computed, watermark, stale marks waiting, last error."""
+    with transaction() as session:
+        rows = status.pair_status(session)
+    if not rows:
+        click.echo("No indicators yet.")
+        return
+    click.echo(f"{'chain':<10} {'round':<6} {'firms':>6} {'results':>8} {'computed (UTC)':<20} {'stale':>6}  error")
+    for row in rows:
+        computed = row["computed_at"].strftime("%Y-%m-%d %H:%M:%S") if row["computed_at"] else "never"
+        click.echo(
+            f"{row['chain']:<10} {row['round']:<6} {row['firms']:>6} {row['results']:>8} {computed:<20} "
+            f"{row['pending_marks']:>6}  {row['last_error'] or ''}"
+        )
