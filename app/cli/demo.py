@@ -14,7 +14,16 @@ from flask.cli import AppGroup
 from app.cli.common import friendly_errors
 from app.cli.demo_sinks import LoadSink, OutSink, Sink, SubmitSink
 from app.db import transaction, utcnow
-from app.demo import FormSpec, GeneratedPanel, PanelError, PanelParams, generate_panel, instance_xml, predicted_roster
+from app.demo import (
+    FormSpec,
+    GeneratedPanel,
+    PanelError,
+    PanelParams,
+    generate_panel,
+    instance_file,
+    instance_xml,
+    predicted_roster,
+)
 from app.demo.client import OpenRosaClient, ServerError
 from app.demo.instances import Roster
 from app.services import demo
@@ -174,12 +183,11 @@ def _file(panel: GeneratedPanel, sink: Sink, out_dir: Path | None) -> int:
                     click.echo(f"  {interview.firm.name} ({interview.firm.chain}) is not on the roster: skipped.")
                     problems += 1
                     continue
-            label = f"{survey_round.code}/{interview.firm.key.replace('#', '-f')}"
-            batch.append((label, instance_xml(interview, panel.form, code)))
+            batch.append((instance_file(interview), instance_xml(interview, panel.form, code)))
         if out_dir is not None:
-            for label, xml in batch:
-                (out_dir / label).parent.mkdir(parents=True, exist_ok=True)
-                (out_dir / f"{label}.xml").write_bytes(xml)
+            for name, xml in batch:
+                (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
+                (out_dir / name).write_bytes(xml)
         problems += sink.file(survey_round.code, batch, _progress(survey_round.code, len(batch)))
         if survey_round.number == panel.rounds[0].number:
             roster = sink.roster() or roster

@@ -6,7 +6,7 @@ app/services/demo.py reads the catalogue from the database and stores the instan
 """
 
 from app.demo.generate import PanelError, choose_chains, generate_panel
-from app.demo.instances import instance_xml, predicted_roster, read_roster
+from app.demo.instances import instance_file, instance_xml, predicted_roster, read_roster
 from app.demo.model import (
     ChainSpec,
     FormSpec,
@@ -36,6 +36,7 @@ __all__ = [
     "RoundSpec",
     "choose_chains",
     "generate_panel",
+    "instance_file",
     "instance_xml",
     "predicted_roster",
     "read_roster",

@@ -217,12 +217,16 @@ def read_roster(data: bytes) -> Roster:
 
 
 def predicted_roster(panel: GeneratedPanel) -> Roster:
-    """The panel codes a server with no firms yet assigns when the baseline is submitted in order, one at a time:
-    ``<CHAIN>-00001`` upwards, per chain (app/services/processing.py)."""
-    counters: dict[str, int] = {}
+    """The panel codes a server with no firms assigns if the baseline instances are submitted one at a time in the
+    order of the firms' keys (the order of ``instance_file``'s names): ``<CHAIN>-00001`` upwards, per chain
+    (app/services/processing.py)."""
     roster: Roster = {}
-    for interview in panel.interviews[panel.rounds[0].number]:
-        chain = interview.firm.chain
-        counters[chain] = counters.get(chain, 0) + 1
-        roster[(chain, interview.firm.name)] = f"{chain}-{counters[chain]:05d}"
+    for chain in panel.chains:
+        for number, firm in enumerate(sorted(chain.firms, key=lambda f: f.key), start=1):
+            roster[(chain.spec.code, firm.name)] = f"{chain.spec.code}-{number:05d}"
     return roster
+
+
+def instance_file(interview: Interview) -> str:
+    """A relative file name, e.g. ``R0/KE-AVO-f00007.xml``: by round, then in the order of the firms' keys."""
+    return f"{interview.round.code}/{interview.firm.key.replace('#', '-f')}.xml"

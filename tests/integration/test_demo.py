@@ -132,13 +132,23 @@ def test_out_alone_writes_instances_a_fresh_server_maps(prepared: Flask, factory
     with prepared.app_context(), transaction(write=True) as session:
         assert [r.code for r in rounds.list_rounds(session)] == ["R0"]  # --out alone creates nothing
         rounds.create_round(session, "R1", 1, RoundKind.ENDLINE)
+    panel = _same_panel(prepared, chains=2, firms=10, rounds=2, seed=3)
     user = factory.user("amina")
     client = prepared.test_client()
     files = {code: sorted((tmp_path / code).glob("*.xml")) for code in ("R0", "R1")}
-    assert files["R0"] and files["R1"]
-    for path in [*files["R0"], *files["R1"]]:
+    assert [len(files["R0"]), len(files["R1"])] == [len(panel.interviews[0]), len(panel.interviews[1])]
+    for path in [*files["R0"], *files["R1"]]:  # as the help says: the baseline first, in file-name order
         assert submit(client, user.prefix, path.read_bytes()).status_code == 201
-    assert _statuses(prepared) == {"mapped": len(files["R0"]) + len(files["R1"])}
+    assert _statuses(prepared) == {"mapped": len(panel.all_interviews())}
+    with prepared.app_context(), transaction() as session:
+        firm_of = dict(
+            session.execute(
+                select(Submission.instance_id, FirmContact.firm_name).join(
+                    FirmContact, FirmContact.firm_id == Submission.firm_id
+                )
+            ).all()
+        )
+    assert {i.instance_id: i.firm.name for i in panel.all_interviews()} == firm_of  # follow-ups found their firm
 
 
 def test_submit_over_http_to_a_real_server(
