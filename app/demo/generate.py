@@ -227,7 +227,7 @@ class _ChainBuilder:
             workers_family=business.workers_family,
             workers_hired=business.workers_hired,
             workers_female=min(female_workers, total_workers),
-            scale_units=round(business.scale * (1 + 0.02 * years), 1),
+            scale_units=_scale(business.scale * (1 + 0.02 * years), self.product.scale_unit),
             scale_unit=self.product.scale_unit,
             production_qty=round(sum(s.qty for s in sales) * rng.uniform(1.0, 1.15)),
             production_unit=self.product.production_unit,
@@ -256,6 +256,11 @@ class _ChainBuilder:
         clock = dt.time(7, 30)
         moment = dt.datetime.combine(day, clock, zone) + dt.timedelta(minutes=80 * slot + self.rng.uniform(0, 20))
         return moment.replace(microsecond=(moment.microsecond // 1000) * 1000)
+
+
+def _scale(value: float, unit: str) -> float:
+    """Hectares to one decimal; trees, animals and looms are counted."""
+    return round(value, 1) if unit == "hectares" else max(1, round(value))
 
 
 def _exactly(rng: random.Random, size: int, share: float) -> list[bool]:
