@@ -7,8 +7,10 @@ PORT ?= 5000
 WORKERS ?= 3
 THREADS ?= 4
 STAMP := $(VENV)/.installed
+DEMO_FIRMS ?= 100
+DEMO_SEED ?= 2026
 
-.PHONY: run test lint setup migrate publish-forms clean
+.PHONY: run test lint setup migrate publish-forms demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,11 +30,21 @@ publish-forms: migrate
 	if [ -n "$$files" ]; then $(BIN)/flask --app wsgi forms publish $$files; fi
 
 ## make run: set up, migrate the embedded SQLite database, publish forms/, start gunicorn on http://$(HOST):$(PORT)
+## and the job worker that keeps the indicators up to date
 run: publish-forms
 	@$(BIN)/flask --app wsgi users ensure-admin
 	@$(BIN)/python -m app.cli.banner --host $(HOST) --port $(PORT)
+	@# the job worker (indicators) runs beside the server and stops with it
+	$(BIN)/flask --app wsgi jobs worker --workers 1 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn --workers $(WORKERS) --worker-class gthread --threads $(THREADS) --bind $(HOST):$(PORT) \
 	  --access-logfile - --logger-class app.gunicorn_logging.MaskingLogger wsgi:app
+
+## make demo: set up, migrate, load the catalogue and a synthetic panel (9 chains, 3 rounds, about DEMO_FIRMS firms
+## per chain, seed DEMO_SEED) into the embedded SQLite database. Run twice, the second run skips the panel.
+demo: publish-forms
+	$(BIN)/flask --app wsgi demo generate --chains 9 --firms $(DEMO_FIRMS) --rounds 3 --seed $(DEMO_SEED) --load --if-missing
+	$(BIN)/flask --app wsgi indicators compute
 
 ## make test: set up, run the whole suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set
 test: setup

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from app.cli.catalogue import catalogue_cli
+from app.cli.demo import demo_cli
 from app.cli.forms import forms_cli
 from app.cli.indicators import indicators_cli
 from app.cli.jobs import jobs_cli
@@ -26,6 +27,7 @@ def register_commands(app: Flask) -> None:
         submissions_cli,
         indicators_cli,
         jobs_cli,
+        demo_cli,
     )
     for group in groups:
         app.cli.add_command(group)
