@@ -235,7 +235,9 @@ def test_the_comparison_fails_on_a_missing_an_extra_or_a_different_row(
     assert compare(data.expected, stored, families) == []
     missing = dict(stored)
     del missing[keys[0]]
-    assert compare(data.expected, missing, families) == [f"{keys[0]}: expected {data.expected[keys[0]].value} (n={data.expected[keys[0]].n}) but not stored"]
+    assert compare(data.expected, missing, families) == [
+        f"{keys[0]}: expected {data.expected[keys[0]].value} (n={data.expected[keys[0]].n}) but not stored"
+    ]
     extra_key = (*keys[0][:3], "nonesuch", *keys[0][4:])
     extra = {**stored, extra_key: stored[keys[0]]}
     assert len(compare(data.expected, extra, families)) == 1
