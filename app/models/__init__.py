@@ -2,6 +2,17 @@
 
 from app.models.catalogue import ChainFunction, EndMarket, ReasonCode, UpgradingPractice, ValueChain
 from app.models.form import Form, FormAssignment, FormMedia, FormState, FormVersion
+from app.models.kobo import (
+    KoboAsset,
+    KoboAuthMode,
+    KoboFormVersion,
+    KoboHook,
+    KoboPayload,
+    KoboRecord,
+    KoboSource,
+    KoboSyncRun,
+    SyncStatus,
+)
 from app.models.observation import (
     DecisionReason,
     FirmObservation,
@@ -31,6 +42,14 @@ __all__ = [
     "FormState",
     "FormVersion",
     "FunctionPerformed",
+    "KoboAsset",
+    "KoboAuthMode",
+    "KoboFormVersion",
+    "KoboHook",
+    "KoboPayload",
+    "KoboRecord",
+    "KoboSource",
+    "KoboSyncRun",
     "ReasonCode",
     "ReviewState",
     "Role",
@@ -39,6 +58,7 @@ __all__ = [
     "SubmissionReview",
     "SubmissionVersion",
     "SurveyRound",
+    "SyncStatus",
     "UpgradingDecision",
     "UpgradingPractice",
     "User",
