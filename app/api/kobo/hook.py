@@ -59,15 +59,20 @@ def _hook(token: str) -> tuple[int, int]:
         hook: KoboHook | None = kobo_hooks.find_hook(session, token)
         if hook is None:
             _refuse(404, "There is no active KoBo hook at this URL. Check the endpoint in KoBo's REST service.")
+        hook_id, form_pk = hook.id, hook.form_pk
         auth = request.authorization
         basic = (auth.username or "", auth.password or "") if auth is not None and auth.type == "basic" else None
         header_value = request.headers.get(hook.header_name) if hook.header_name else None
         try:
             kobo_hooks.check_credentials(hook, basic, header_value)
+            refused = None
         except HookAuthError as exc:
-            challenge = {"WWW-Authenticate": 'Basic realm="ChainLift KoBo hook"'} if exc.status == 401 else {}
-            _refuse(exc.status, exc.message, challenge)
-        return hook.id, hook.form_pk
+            refused = exc
+    if refused is not None:
+        _note_failure(hook_id, refused.status, refused.message)  # visible in the hook's state: a KoBo set-up error
+        challenge = {"WWW-Authenticate": 'Basic realm="ChainLift KoBo hook"'} if refused.status == 401 else {}
+        _refuse(refused.status, refused.message, challenge)
+    return hook_id, form_pk
 
 
 def _payload() -> tuple[bytes, str]:
