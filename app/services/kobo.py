@@ -185,7 +185,10 @@ def store(
     target = _target_version(session, form, identity, instance.version if instance is not None else None)
     if record is not None:
         xml = record_to_xml(record, form_shape(target.xml), form_id=form.form_id, version=target.version)
-        instance = read_instance(xml)
+        try:
+            instance = read_instance(xml)
+        except InstanceError as exc:  # e.g. nested deeper than any form: the record's fault
+            raise KoboRecordError(str(exc)) from exc
     else:
         xml = delivery.body
     assert instance is not None  # noqa: S101 - read above, for either content type
@@ -241,7 +244,7 @@ def _add_version(  # noqa: PLR0917 - the parts of one version
         form_version_id=target.id,
         instance_id=identity.instance_id,
         deprecated_id=identity.deprecated_id,
-        instance_name=instance.instance_name,
+        instance_name=(instance.instance_name or "")[:500] or None,
         xml=xml,
         xml_sha256=hashlib.sha256(xml).hexdigest(),
         device_id=identity.device_id,

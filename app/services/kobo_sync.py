@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from app.config import load_settings
@@ -163,6 +163,7 @@ class _Run:
         self.id, self.asset_id, self.watermark = run_id, asset_id, watermark
         self.requests = self.pages = self.created = self.edited = self.unchanged = self.deleted = self.errors = 0
         self.problems: list[dict[str, str]] = []
+        self.failed: set[object] = set()  # _ids not stored in this run: not asked for again until the next one
         self.form_imported: str | None = None
 
     def count(self, outcome: Outcome) -> None:
@@ -175,6 +176,7 @@ class _Run:
 
     def problem(self, kobo_id: object, message: str) -> None:
         self.errors += 1
+        self.failed.add(kobo_id)
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append({"_id": str(kobo_id), "message": message[:500]})
 
@@ -457,6 +459,10 @@ def _store_page(session: Session, form: Form, asset: _Asset, run: _Run, records:
                 savepoint.rollback()
                 run.problem(kobo_id, exc.message if isinstance(exc, DomainError) else str(exc))
                 break
+            except DataError:
+                savepoint.rollback()
+                run.problem(kobo_id, "a value the database cannot store (too long or out of range)")
+                break
             savepoint.commit()
             run.count(stored.outcome)
             break
@@ -508,7 +514,8 @@ def _check_all(context: _Context) -> None:
     refetch = [
         kobo_id
         for kobo_id, uuid in remote.items()
-        if kobo_id not in local or local[kobo_id][2] is not None or _bare(local[kobo_id][1]) != _bare(uuid)
+        if kobo_id not in run.failed
+        and (kobo_id not in local or local[kobo_id][2] is not None or _bare(local[kobo_id][1]) != _bare(uuid))
     ]
     for start in range(0, len(refetch), FETCH_BATCH):
         batch = refetch[start : start + FETCH_BATCH]

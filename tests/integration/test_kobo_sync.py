@@ -310,3 +310,22 @@ def test_cli_sync_configures_reports_progress_and_resyncs(
     failing = runner.invoke(args=["kobo", "sync", "--server", kobo_server.base, "--asset", UID])
     assert failing.exit_code == 1
     assert "KOBO_TOKEN" in failing.output and "run again to resume" in failing.output
+
+
+def test_a_record_that_cannot_be_stored_is_reported_and_does_not_stop_the_sync(
+    app: Flask, kobo_server: FakeKobo, mini_asset: FakeAsset
+) -> None:
+    mini_asset.records[2] = {**mini_asset.records[2], "bad key": "x"}
+    asset_id = _configure(app, kobo_server)
+    report = _sync(app, asset_id)
+    assert (report.created, report.errors, report.watermark) == (4, 1, 21)
+    last = _runs(app)[-1]
+    assert last.status is SyncStatus.SUCCEEDED
+    assert last.problems == [
+        {"_id": "15", "message": "'bad key' is not a question path ('bad key' cannot be an element name)."}
+    ]
+    # KoBo still lists it, so every later run tries it again (and says so) until it can be stored
+    mini_asset.records[2] = _record(15)
+    again = _sync(app, asset_id)
+    assert (again.created, again.errors) == (1, 0)
+    assert _count(app, Submission) == 5
