@@ -197,7 +197,10 @@ def sync(  # noqa: PLR0917 - click passes every option
     factory = current_app.extensions["sessionmaker"]
     if every:
         failed = 0
-        for _asset_id, result in kobo_sync.sync_all(factory, **options):
+        results = kobo_sync.sync_all(factory, **options)
+        if not results:
+            click.echo("No active KoBo assets are configured (flask kobo assets add ...).")
+        for _asset_id, result in results:
             if isinstance(result, Exception):
                 failed += 1
                 click.echo(f"FAILED: {result}", err=True)
