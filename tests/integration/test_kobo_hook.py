@@ -327,7 +327,9 @@ def test_a_closed_form_is_a_409_and_a_get_is_a_405(client: FlaskClient, mini: No
     with client.application.app_context(), transaction(write=True) as session:
         forms.set_state(session, "mini", FormState.CLOSED)
     assert _post(client, hook.token, json.dumps(_mini_record(1)).encode()).status_code == 409
-    assert client.get(f"/kobo/hook/{hook.token}").status_code == 405
+    wrong_method = client.get(f"/kobo/hook/{hook.token}")
+    assert (wrong_method.status_code, wrong_method.mimetype) == (405, "application/problem+json")
+    assert wrong_method.headers["Allow"] == "POST"
 
 
 # -- storage unavailable: 503 (KoBo retries), never 500 -------------------------------------------------------

@@ -158,6 +158,12 @@ def receive(token: str) -> Response:
     return response
 
 
+@blueprint.route("/kobo/hook/<token>", methods=["GET", "PUT", "PATCH", "DELETE"])
+def wrong_method(token: str) -> Response:  # noqa: ARG001 - the URL is only matched
+    """A JSON answer (not an HTML page) for a browser or a script that tries the hook's URL."""
+    return problem(405, "KoBo's REST service POSTs submissions to this URL.", headers={"Allow": "POST"})
+
+
 _MESSAGES = {
     Outcome.CREATED: "Stored.",
     Outcome.EDITED: "Stored as a new version of the submission.",
