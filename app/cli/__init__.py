@@ -9,6 +9,7 @@ from app.cli.demo import demo_cli
 from app.cli.forms import forms_cli
 from app.cli.indicators import indicators_cli
 from app.cli.jobs import jobs_cli
+from app.cli.kobo import kobo_cli
 from app.cli.migrate import db_cli
 from app.cli.panel import panel_cli
 from app.cli.rounds import rounds_cli
@@ -28,6 +29,7 @@ def register_commands(app: Flask) -> None:
         indicators_cli,
         jobs_cli,
         demo_cli,
+        kobo_cli,
     )
     for group in groups:
         app.cli.add_command(group)

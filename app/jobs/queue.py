@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 DEBOUNCE_SECONDS = 0.5  # a burst of submissions to one chain asks for one refresh per process per half second
 RETRIES, RETRY_DELAY = 3, 5
+KOBO_SYNC_MINUTES = 15  # every configured KoboToolbox asset is pulled this often
 
 
 def make_huey(settings: Settings) -> Huey:
@@ -47,12 +48,18 @@ class Jobs:
             retries=RETRIES, retry_delay=RETRY_DELAY, context=True, name="indicators.refresh_chain"
         )(self._refresh_chain)
         self.sweep: TaskWrapper = self.huey.periodic_task(crontab(minute="*"), name="indicators.sweep")(self._sweep)
+        self.kobo_sync: TaskWrapper = self.huey.periodic_task(
+            crontab(minute=f"*/{KOBO_SYNC_MINUTES}"), name="kobo.sync_all"
+        )(self._kobo_sync)
 
     def _refresh_chain(self, chain_id: int, task: Any = None) -> dict[str, Any]:
         return tasks.refresh_chain(self, chain_id, task)
 
     def _sweep(self) -> dict[str, Any]:
         return tasks.sweep(self)
+
+    def _kobo_sync(self) -> dict[str, Any]:
+        return tasks.kobo_sync(self)
 
     def request_refresh(self, chain_ids: Iterable[int], delay: float = DEBOUNCE_SECONDS) -> None:
         """Schedule a refresh of each chain, unless this process already scheduled one that has not started yet.

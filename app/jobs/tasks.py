@@ -18,6 +18,7 @@ from sqlalchemy import delete, update
 from app.db import transaction, utcnow
 from app.models import JobRun, JobStatus
 from app.services.indicators.refresh import pending, read_pairs, record_failure, store
+from app.services.kobo_sync import sync_all as kobo_sync_all
 
 if TYPE_CHECKING:
     from app.jobs.queue import Jobs
@@ -112,3 +113,12 @@ def sweep(jobs: Jobs) -> dict[str, Any]:
     if missed:
         log.info("sweep: queued refreshes for chains %s", missed)
     return {"queued": missed}
+
+
+def kobo_sync(jobs: Jobs) -> dict[str, Any]:
+    """Pull every active KoboToolbox asset (new, edited and deleted records); one failing asset does not stop others."""
+    with jobs.app.app_context():
+        factory = jobs.app.extensions["sessionmaker"]
+        results = kobo_sync_all(factory, blobs=jobs.app.extensions["blobs"])
+    failed = [asset for asset, result in results if isinstance(result, Exception)]
+    return {"assets": len(results), "failed": failed}

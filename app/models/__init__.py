@@ -4,6 +4,17 @@ from app.models.catalogue import ChainFunction, EndMarket, ReasonCode, Upgrading
 from app.models.form import Form, FormAssignment, FormMedia, FormState, FormVersion
 from app.models.indicator import IndicatorMark, IndicatorResult, IndicatorSet
 from app.models.job import JobRun, JobStatus
+from app.models.kobo import (
+    KoboAsset,
+    KoboAuthMode,
+    KoboFormVersion,
+    KoboHook,
+    KoboPayload,
+    KoboRecord,
+    KoboSource,
+    KoboSyncRun,
+    SyncStatus,
+)
 from app.models.observation import (
     DecisionReason,
     FirmObservation,
@@ -38,6 +49,14 @@ __all__ = [
     "IndicatorSet",
     "JobRun",
     "JobStatus",
+    "KoboAsset",
+    "KoboAuthMode",
+    "KoboFormVersion",
+    "KoboHook",
+    "KoboPayload",
+    "KoboRecord",
+    "KoboSource",
+    "KoboSyncRun",
     "ReasonCode",
     "ReviewState",
     "Role",
@@ -46,6 +65,7 @@ __all__ = [
     "SubmissionReview",
     "SubmissionVersion",
     "SurveyRound",
+    "SyncStatus",
     "UpgradingDecision",
     "UpgradingPractice",
     "User",

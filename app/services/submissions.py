@@ -163,7 +163,7 @@ def receive(
         if existing is None:
             raise RuntimeError(f"submission version {existing_id} vanished inside its own transaction")
         _check_resubmission(existing, xml_sha)
-        changed, still_missing = _attach(session, existing.id, expected, files, existing.attachments)
+        changed, still_missing = attach(session, existing.id, expected, files, existing.attachments)
         return Received(existing.submission_id, changed, still_missing)
 
     previous = _edit_target(session, target.form_pk, instance.deprecated_id) if instance.deprecated_id else None
@@ -206,7 +206,7 @@ def receive(
     missing: tuple[str, ...] = ()
     if expected:
         carried = previous.attachments if previous is not None else []
-        _, missing = _attach(session, version_id, expected, files, [], carried=carried)
+        _, missing = attach(session, version_id, expected, files, [], carried=carried)
     mapped = target.mapped and envelope is None
     # Nothing to derive from an unmapped form or an encrypted instance: say so without a trip through the mapper.
     db.execute(
@@ -269,7 +269,7 @@ def _edit_target(session: Session, form_pk: int, deprecated_id: str) -> Submissi
     return previous
 
 
-def _attach(
+def attach(
     session: Session,
     version_id: int,
     expected: list[ExpectedFile],

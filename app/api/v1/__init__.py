@@ -15,7 +15,7 @@ from flask import Flask, current_app, request
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from app.api.v1 import auth, catalogue, firms, indicators, problems, submissions
+from app.api.v1 import auth, catalogue, firms, indicators, kobo, problems, submissions
 from app.schemas.api import ProblemOut
 
 PREFIX = "/api/v1"
@@ -57,7 +57,7 @@ class ChainLiftApi(Api):
 
 
 api_v1 = Blueprint("api_v1", __name__, url_prefix=PREFIX, description="ChainLift JSON API, version 1.")
-for resource in (auth, firms, submissions, catalogue, indicators):
+for resource in (auth, firms, submissions, catalogue, indicators, kobo):
     api_v1.register_blueprint(resource.blp)
 api_v1.register_blueprint(indicators.jobs_blp)
 problems.install(api_v1)
@@ -94,7 +94,7 @@ def register_api(app: Flask) -> ChainLiftApi:
     api = ChainLiftApi(app)
     api.spec.components.security_scheme(SECURITY_SCHEME, {"type": "http", "scheme": "bearer"})
     api.register_blueprint(api_v1)
-    for resource in (auth, firms, submissions, catalogue, indicators):
+    for resource in (auth, firms, submissions, catalogue, indicators, kobo):
         api.spec.tag({"name": resource.TAG, "description": resource.blp.description})
     app.register_blueprint(fallback)
     return api

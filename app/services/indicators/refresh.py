@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import Table, delete, func, insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -23,6 +23,7 @@ from app.services.indicators.compute import compute_batch
 from app.services.indicators.context import load_pair
 
 INSERT_BATCH = 5000
+RESULTS_TABLE = cast(Table, IndicatorResult.__table__)
 
 
 @dataclass
@@ -108,7 +109,7 @@ def store(session: Session, computed: Computed) -> bool:
     rows = [{**row, "value_chain_id": c, "round_id": r} for row in computed.rows]
     for start in range(0, len(rows), INSERT_BATCH):
         # Core executemany: one statement for the batch (the ORM's bulk path splits rows by their NULL pattern)
-        session.execute(insert(IndicatorResult.__table__), rows[start : start + INSERT_BATCH])
+        session.execute(insert(RESULTS_TABLE), rows[start : start + INSERT_BATCH])
     if current is None:
         current = IndicatorSet(value_chain_id=c, round_id=r)
         session.add(current)
