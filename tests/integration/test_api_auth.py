@@ -228,7 +228,7 @@ def test_openapi_document_lists_every_route(app: Flask, client: FlaskClient) -> 
         if rule.endpoint.startswith("api_v1."):
             methods = {m.lower() for m in rule.methods or ()} - {"head", "options"}
             routes.setdefault(_rule_to_openapi(rule.rule), set()).update(methods)
-    assert len(routes) == 12  # incl. GET /kobo/hooks and /kobo/assets
+    assert len(routes) == 17  # incl. GET /kobo/hooks, /kobo/assets, the four /indicators routes and /jobs
     assert {path: set(ops) - {"parameters"} for path, ops in doc["paths"].items()} == routes
     assert doc["paths"]["/api/v1/auth/token"]["post"]["security"] == []
     for path, operations in doc["paths"].items():
