@@ -29,7 +29,10 @@ def worker(workers: int, processes: bool, no_periodic: bool) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     jobs = jobs_of(current_app._get_current_object())  # type: ignore[attr-defined]
     consumer = jobs.huey.create_consumer(
-        workers=workers, worker_type="process" if processes else "thread", periodic=not no_periodic
+        workers=workers,
+        worker_type="process" if processes else "thread",
+        periodic=not no_periodic,
+        max_delay=0.5,  # an idle worker looks at the queue at least twice a second (freshness)
     )
     click.echo(f"Job worker on {current_app.extensions['settings'].jobs_url.split('@')[-1]}, {workers} workers.")
     consumer.run()

@@ -21,7 +21,7 @@ from app.services.indicators.staleness import STALE_CHAINS
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_SECONDS = 0.5  # a burst of submissions to one chain asks for one refresh per process per half second
+DEBOUNCE_SECONDS = 1.0  # a burst of changes to a chain asks for at most two refreshes per process per second
 RETRIES, RETRY_DELAY = 3, 5
 KOBO_SYNC_MINUTES = 15  # every configured KoboToolbox asset is pulled this often
 
@@ -42,7 +42,8 @@ class Jobs:
     def __init__(self, app: Flask, settings: Settings) -> None:
         self.app = app
         self.huey = make_huey(settings)
-        self._scheduled_until: dict[int, float] = {}
+        self._next_window: dict[int, float] = {}  # chain -> when this process may queue an immediate refresh again
+        self._trailing: dict[int, float] = {}  # chain -> the end of the window whose trailing refresh is scheduled
         self._guard = threading.Lock()
         self.refresh_chain: TaskWrapper = self.huey.task(
             retries=RETRIES, retry_delay=RETRY_DELAY, context=True, name="indicators.refresh_chain"
@@ -61,25 +62,35 @@ class Jobs:
     def _kobo_sync(self) -> dict[str, Any]:
         return tasks.kobo_sync(self)
 
-    def request_refresh(self, chain_ids: Iterable[int], delay: float = DEBOUNCE_SECONDS) -> None:
-        """Schedule a refresh of each chain, unless this process already scheduled one that has not started yet.
+    def request_refresh(self, chain_ids: Iterable[int], window: float = DEBOUNCE_SECONDS) -> None:
+        """Queue a refresh of each chain: at once the first time in a window, then one trailing refresh at its end.
 
-        A refresh scheduled for time T reads the marks committed before T, so a change committed now is covered by
-        any refresh scheduled for later. Never raises: the change is committed, and the periodic sweep finds marks
-        whose refresh could not be queued.
+        A refresh reads the marks committed before it starts, so a change committed now is covered either by the
+        refresh queued now or by the trailing one scheduled for later. Never raises: the change is committed, and
+        the periodic sweep finds marks whose refresh could not be queued.
         """
         now = time.monotonic()
         for chain_id in chain_ids:
             with self._guard:
-                if self._scheduled_until.get(chain_id, 0.0) > now:
-                    continue
-                self._scheduled_until[chain_id] = now + delay
+                opens = self._next_window.get(chain_id, 0.0)
+                if now >= opens:
+                    self._next_window[chain_id] = now + window
+                    delay = 0.0
+                elif self._trailing.get(chain_id, 0.0) < opens:
+                    self._trailing[chain_id] = opens
+                    delay = opens - now
+                else:
+                    continue  # the trailing refresh of this window will see this change
             try:
-                self.refresh_chain.schedule((chain_id,), delay=delay)
+                if delay:
+                    self.refresh_chain.schedule((chain_id,), delay=delay)
+                else:
+                    self.refresh_chain(chain_id)
             except Exception:
                 log.warning("could not queue the refresh of chain %s; the periodic sweep will", chain_id, exc_info=True)
                 with self._guard:
-                    self._scheduled_until.pop(chain_id, None)
+                    self._next_window.pop(chain_id, None)
+                    self._trailing.pop(chain_id, None)
 
 
 def jobs_of(app: Flask) -> Jobs:
