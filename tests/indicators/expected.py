@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.indicators import stats
-from tests.indicators.panel import DEFLATORS, FINANCING, FUNCTIONS, MARKETS, PRACTICES, REASONS, FirmSpec, Visit
+from app.vocab import FINANCING_SOURCES
+from tests.indicators.panel import DEFLATORS, FUNCTIONS, MARKETS, PRACTICES, REASONS, FirmSpec, Visit
 
 ROUNDS = ("R0", "R1")  # R0 is the baseline (round 0) and R1's previous round
 TYPES = ("process", "product", "functional", "channel")
@@ -272,7 +273,7 @@ def upg13(units: list[Unit], _panel: bool) -> Iterator[Result]:
     costs = [(d.invest * DEFLATORS[u.rnd], u.w) for d, u in done if d.invest is not None]
     yield "UPG-13", "median", "investment_cost", median(costs)
     known = [(d.finance, u.w) for d, u in done if d.finance is not None]
-    for source in FINANCING:
+    for source in FINANCING_SOURCES:  # every source of the vocabulary: one nobody used has share 0
         yield "UPG-13", "share", source, share([(f == source, w) for f, w in known])
 
 

@@ -84,15 +84,7 @@ EMPTY_SOURCES = (
     "zero shares of UPG-04, UPG-11 and UPG-16"
 )
 BOTH = (True, False)
-DISAGREEMENTS = {
-    ("UPG-12", "net_attractiveness", "overall"): Disagreement("all", BOTH, NET),
-    ("UPG-12", "net_attractiveness", "groups"): Disagreement("all", BOTH, NET),
-    ("UPG-13", "median", "groups"): Disagreement("all", BOTH, MEDIAN_GROUPS),
-    ("RET-02", "median", "groups"): Disagreement("all", BOTH, MEDIAN_GROUPS),
-    ("UPG-16", "transition_share", "groups"): Disagreement("all", BOTH, TRANSITION_GROUPS),
-    ("UPG-16", "transition_share", "overall"): Disagreement("zero", BOTH, EMPTY_CELLS),
-    ("UPG-13", "share", "groups"): Disagreement("zero", (True,), EMPTY_SOURCES),  # every source is used unweighted
-}
+DISAGREEMENTS: dict[tuple[str, str, str], Disagreement] = {}  # none left: the store follows the contract
 
 
 @dataclass(frozen=True)

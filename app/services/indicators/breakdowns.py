@@ -8,16 +8,31 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, TableClause, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    TableClause,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
+from app.indicators.catalogue import DISAGGREGATIONS
 from app.indicators.results import Results
 from app.indicators.sums import Sums, point, ratio, share
 from app.models import DecisionReason, EndMarket, SaleByChannel, UpgradingDecision
 from app.services.indicators.context import Pair
 from app.services.indicators.firm_level import OUTCOMES
-from app.services.indicators.sql import Expr, Group, PairKey, flags, grouped, pair_of, read_sums
-from app.vocab import DecisionStatus
+from app.services.indicators.sql import Expr, Group, PairKey, dims_table, flags, group_of, grouped, pair_of, read_sums
+from app.vocab import FINANCING_SOURCES, DecisionStatus
 
 WEIGHTINGS = ("weighted", "unweighted")
 ONE: dict[str, Expr] = {"one__flag": literal(1)}
@@ -34,8 +49,8 @@ class PairBreakdowns:
     sources: list[tuple[Group, str, Both]] = field(default_factory=list)
     prices: list[tuple[Group, int, dict[str, Both]]] = field(default_factory=list)
     positions: dict[Group, dict[int, Both]] = field(default_factory=lambda: defaultdict(dict))
-    transitions: dict[int, dict[int, Both]] = field(default_factory=lambda: defaultdict(dict))
-    medians: dict[tuple[str, str, str], tuple[Any, Any, int]] = field(default_factory=dict)
+    transitions: dict[Group, dict[int, dict[int, Both]]] = field(default_factory=lambda: defaultdict(dict))
+    medians: dict[tuple[str, str, str, str, str], tuple[Any, Any, int]] = field(default_factory=dict)
 
 
 Breakdowns = dict[PairKey, PairBreakdowns]
@@ -107,20 +122,25 @@ def _positions(session: Session, facts: TableClause, out: Breakdowns) -> None:
 
 def _transitions(session: Session, facts: TableClause, out: Breakdowns) -> None:
     c = facts.c
-    query = (
-        select(c.chain_id, c.round_id, c.prev_top_rank, c.top_rank, func.count(), func.sum(c.w), func.sum(c.w * c.w))
-        .where(c.prev_observation_id.is_not(None), c.top_rank.is_not(None), c.prev_top_rank.is_not(None))
-        .group_by(c.chain_id, c.round_id, c.prev_top_rank, c.top_rank)
+    query = grouped(facts, ONE, c.w, [c.prev_top_rank, c.top_rank]).where(
+        c.prev_observation_id.is_not(None), c.top_rank.is_not(None), c.prev_top_rank.is_not(None)
     )
-    for chain_id, round_id, before, after, n, sw, sw2 in session.execute(query):
-        both = (Sums(n, float(sw), float(sw2)), Sums(n, float(n), float(n)))
-        out[(chain_id, round_id)].transitions[before][after] = both
+    for row in session.execute(query):
+        cells = out[pair_of(row)].transitions[(row.dim, row.grp)]
+        cells.setdefault(row.prev_top_rank, {})[row.top_rank] = read_sums(row, list(ONE))["one"]
 
 
 def _median_rows(session: Session, source: Select[Any]) -> list[Any]:
-    """Weighted (and unweighted) median per pair: the smallest x whose cumulative weight reaches half the total."""
-    src = source.subquery()
-    part = [src.c.chain_id, src.c.round_id]
+    """Weighted (and unweighted) median per pair and group: the smallest x whose cumulative weight reaches half."""
+    plain = source.subquery()
+    dims = dims_table()
+    grp = group_of(dims, plain).label("grp")
+    src = (
+        select(plain.c.chain_id, plain.c.round_id, dims.c.dim, grp, plain.c.x, plain.c.w)
+        .select_from(plain.join(dims, true()))
+        .subquery()
+    )
+    part = [src.c.chain_id, src.c.round_id, src.c.dim, src.c.grp]
     ordered = {"partition_by": part, "order_by": src.c.x, "rows": (None, 0)}
     ranked = select(
         *part,
@@ -130,31 +150,32 @@ def _median_rows(session: Session, source: Select[Any]) -> list[Any]:
         func.count().over(**ordered).label("cum_n"),  # type: ignore[arg-type]
         func.count().over(partition_by=part).label("total_n"),
     ).subquery()
+    keys = [ranked.c.chain_id, ranked.c.round_id, ranked.c.dim, ranked.c.grp]
     query = select(
-        ranked.c.chain_id,
-        ranked.c.round_id,
+        *keys,
         func.min(case((ranked.c.cum_w >= ranked.c.total_w / 2.0, ranked.c.x), else_=None)),
         func.min(case((ranked.c.cum_n >= ranked.c.total_n / 2.0, ranked.c.x), else_=None)),
         func.count(),
-    ).group_by(ranked.c.chain_id, ranked.c.round_id)
+    ).group_by(*keys)
     return list(session.execute(query))
 
 
 def _medians(session: Session, facts: TableClause, practice_ids: list[int], out: Breakdowns) -> None:
     d, c = UpgradingDecision, facts.c
     deflated_cost = cast(d.investment_cost, Float) * c.deflator
+    dims = [c[name] for name in DISAGGREGATIONS if name != "overall"]
     source = (
-        select(c.chain_id, c.round_id, deflated_cost.label("x"), c.w.label("w"))
+        select(c.chain_id, c.round_id, deflated_cost.label("x"), c.w.label("w"), *dims)
         .select_from(_decisions(facts))
         .where(d.applied_in_period.is_(True), d.investment_cost.is_not(None), d.practice_id.in_(practice_ids))
     )
-    for chain_id, round_id, weighted, unweighted, n in _median_rows(session, source):
-        out[(chain_id, round_id)].medians[("UPG-13", "median", "investment_cost")] = (weighted, unweighted, n)
+    for chain_id, round_id, dim, grp, weighted, unweighted, n in _median_rows(session, source):
+        out[(chain_id, round_id)].medians[("UPG-13", "median", "investment_cost", dim, grp)] = (weighted, unweighted, n)
     for y in OUTCOMES:
         change = c[y] - c[f"base_{y}"]
-        source = select(c.chain_id, c.round_id, change.label("x"), c.w.label("w")).where(change.is_not(None))
-        for chain_id, round_id, weighted, unweighted, n in _median_rows(session, source):
-            out[(chain_id, round_id)].medians[("RET-02", "median", y)] = (weighted, unweighted, n)
+        source = select(c.chain_id, c.round_id, change.label("x"), c.w.label("w"), *dims).where(change.is_not(None))
+        for chain_id, round_id, dim, grp, weighted, unweighted, n in _median_rows(session, source):
+            out[(chain_id, round_id)].medians[("RET-02", "median", y, dim, grp)] = (weighted, unweighted, n)
 
 
 def emit(pair: Pair, data: PairBreakdowns, out: Results) -> None:
@@ -163,9 +184,9 @@ def emit(pair: Pair, data: PairBreakdowns, out: Results) -> None:
     _emit_prices(pair, data, out)
     _emit_positions(pair, data, out)
     _emit_transitions(pair, data, out)
-    for (code, measure, subject), (weighted, unweighted, n) in data.medians.items():
+    for (code, measure, subject, dim, grp), (weighted, unweighted, n) in data.medians.items():
         for value, weighting in ((weighted, "weighted"), (unweighted, "unweighted")):
-            out.add(code, measure, subject, ("overall", "all"), weighting, "currency", point(value, int(n)))
+            out.add(code, measure, subject, (dim, grp), weighting, "currency", point(value, int(n)))
 
 
 def _emit_reasons(pair: Pair, data: PairBreakdowns, out: Results) -> None:
@@ -185,9 +206,14 @@ def _emit_reasons(pair: Pair, data: PairBreakdowns, out: Results) -> None:
 
 
 def _emit_financing(data: PairBreakdowns, out: Results) -> None:
-    for group, source, sums in data.sources:
-        for i, weighting in enumerate(WEIGHTINGS):
-            out.add("UPG-13", "share", source, group, weighting, "share", share(sums[i].swy, data.financed[group][i]))
+    """A share per financing source and group, 0 for a source nobody in the group used."""
+    used = {(group, source): sums for group, source, sums in data.sources}
+    for group, financed in data.financed.items():
+        for source in FINANCING_SOURCES:
+            sums = used.get((group, source))
+            for i, weighting in enumerate(WEIGHTINGS):
+                numerator = sums[i].swy if sums else 0.0
+                out.add("UPG-13", "share", source, group, weighting, "share", share(numerator, financed[i]))
 
 
 def _emit_prices(pair: Pair, data: PairBreakdowns, out: Results) -> None:
@@ -219,22 +245,18 @@ def _emit_positions(pair: Pair, data: PairBreakdowns, out: Results) -> None:
 
 
 def _emit_transitions(pair: Pair, data: PairBreakdowns, out: Results) -> None:
+    """Row shares of the previous -> this round matrix, including the cells no firm moved to (share 0)."""
     if pair.previous is None:
         return
     name = pair.functions
-    for before, row in data.transitions.items():
-        for i, weighting in enumerate(WEIGHTINGS):
-            total = Sums()
-            for both in row.values():
-                total += both[i]
-            for after, both in row.items():
-                subject = f"{name.get(before, before)}>{name.get(after, after)}"
-                out.add(
-                    "UPG-16",
-                    "transition_share",
-                    subject,
-                    ("overall", "all"),
-                    weighting,
-                    "share",
-                    share(both[i].sw, total),
-                )
+    for group, matrix in data.transitions.items():
+        for before, row in matrix.items():
+            for i, weighting in enumerate(WEIGHTINGS):
+                total = Sums()
+                for both in row.values():
+                    total += both[i]
+                for after in sorted(set(name) | set(row)):
+                    moved = row.get(after)
+                    subject = f"{name.get(before, before)}>{name.get(after, after)}"
+                    estimate = share(moved[i].sw if moved else 0.0, total)
+                    out.add("UPG-16", "transition_share", subject, group, weighting, "share", estimate)

@@ -5,14 +5,15 @@ UPG-04, UPG-07, UPG-10 per practice, UPG-08/09 (panel pairs), UPG-12.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import ColumnElement, TableClause, and_, case, func, literal, not_
+from sqlalchemy import ColumnElement, TableClause, and_, case, func, literal, not_, or_
 from sqlalchemy.orm import Session, aliased
 
 from app.indicators.results import Results
-from app.indicators.sums import Sums, mean, point, share
+from app.indicators.sums import Sums, mean, mean_difference, point, share
 from app.models import UpgradingDecision
 from app.services.indicators.context import Pair
 from app.services.indicators.facts import ever_used, knows
@@ -41,13 +42,14 @@ def _practice_metrics() -> dict[str, Expr]:
         "aware": _yes(knows(d)),
         "abandoned": _when(ever_used(d.status), _yes(d.status == DecisionStatus.ABANDONED.value)),
     }
+    either = or_(d.perceived_benefit.is_not(None), d.perceived_risk.is_not(None))
+    for label, condition in (("applied", applied), ("not_applied", not_(applied))):
+        out[f"scored:{label}"] = _when(and_(condition, either), literal(1))  # n of net attractiveness
     for score in SCORES:
         column = getattr(d, f"perceived_{score}")
         for label, condition in (("applied", applied), ("not_applied", not_(applied))):
             out[f"{score}:{label}"] = _when(condition, column)
             out[f"top2_{score}:{label}"] = _when(and_(condition, column.is_not(None)), _yes(column >= TOP_BOX))
-    for label, condition in (("applied", applied), ("not_applied", not_(applied))):
-        out[f"net:{label}"] = _when(condition, d.perceived_benefit - d.perceived_risk)
     return out
 
 
@@ -55,7 +57,13 @@ def practice_sums(session: Session, facts: TableClause, practice_ids: list[int])
     d = UpgradingDecision
     chosen = flags(
         _practice_metrics(),
-        ["applied", "aware", "abandoned", *(f"top2_{s}:{a}" for s in SCORES for a in ("applied", "not_applied"))],
+        [
+            "applied",
+            "aware",
+            "abandoned",
+            *(f"top2_{s}:{a}" for s in SCORES for a in ("applied", "not_applied")),
+            *(f"scored:{a}" for a in ("applied", "not_applied")),
+        ],
     )
     source = facts.join(d, d.observation_id == facts.c.observation_id)
     query = grouped(facts, chosen, facts.c.w, [d.practice_id], source).where(d.practice_id.in_(practice_ids))
@@ -142,7 +150,8 @@ def emit_decision_level(
                     top = get[f"top2_{score}:{label}"]
                     out.add("UPG-12", "top2_share", key, group, weighting, "share", share(top.swy, top))
             for label in ("applied", "not_applied"):
-                net = mean(get[f"net:{label}"])
+                net = mean_difference(get[f"benefit:{label}"], get[f"risk:{label}"])  # mean benefit - mean risk
+                net = dataclasses.replace(net, n=get[f"scored:{label}"].n, n_eff=None)  # n: decisions scored
                 out.add("UPG-12", "net_attractiveness", f"{subject}:{label}", group, weighting, "score", net)
     for (group, subject), data in _pool(panel_pairs, pair).items():
         for i, weighting in enumerate(WEIGHTINGS):
