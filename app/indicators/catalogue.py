@@ -65,7 +65,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         "(the EG.3.2-24 analogue).",
         "firm",
         "Wilson (share)",
-        {"share": "share", "count": "firms", "difference": "share"},
+        {"share": "share", "count": "firms"},
         "practice code",
     ),
     Indicator(
@@ -75,7 +75,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         "adoption index (practices applied / catalogue size).",
         "firm",
         "t",
-        {"mean": "practices", "mean_among_appliers": "practices", "index": "share", "difference": "practices"},
+        {"mean": "practices", "mean_among_appliers": "practices", "index": "share"},
     ),
     Indicator(
         "UPG-06",
