@@ -171,11 +171,11 @@ def firm_shares(panel: bool) -> list[FirmShare]:
 
     specs: list[FirmShare] = []
     for t in TYPES:
-        specs.append(("UPG-01", "share", t, lambda u, t=t: t in types_of(applied(u.v))))
-        specs.append(("UPG-02", "share", t, lambda u, t=t: t in sustained(u)))
-        specs.append(("UPG-10", "aware_share", t, lambda u, t=t: t in types_of(aware(u.v))))
+        specs.append(("UPG-01", "share", t, lambda u, t=t: t in types_of(applied(u.v))))  # type: ignore[misc]
+        specs.append(("UPG-02", "share", t, lambda u, t=t: t in sustained(u)))  # type: ignore[misc]
+        specs.append(("UPG-10", "aware_share", t, lambda u, t=t: t in types_of(aware(u.v))))  # type: ignore[misc]
     specs.append(("UPG-03", "share", "", lambda u: bool(applied(u.v))))
-    specs += [("UPG-06", "share_at", str(b), lambda u, b=b: breadth(u) == b) for b in range(5)]
+    specs += [("UPG-06", "share_at", str(b), lambda u, b=b: breadth(u) == b) for b in range(5)]  # type: ignore[misc]
     specs.append(("UPG-06", "multi_type_share", "", lambda u: breadth(u) >= 2))
     specs.append(("UPG-14", "firm_share", "", lambda u: top_tier(u.v) >= HIGH_VALUE_TIER))
     specs.append(("UPG-17", "share", "embedded_services", lambda u: u.v.embedded))
@@ -250,7 +250,8 @@ def upg11(units: list[Unit], _panel: bool) -> Iterator[Result]:
         yield "UPG-11", "main_share", reason, share([(d.main == reason, w) for d, w in with_main])
         yield "UPG-11", "mention_share", reason, share([(reason in {d.main, *d.others}, w) for d, w in scope])
     for category in set(REASONS.values()):
-        yield "UPG-11", "category_share", category, share([(REASONS[d.main] == category, w) for d, w in with_main])
+        mains = [(REASONS.get(d.main or "") == category, w) for d, w in with_main]
+        yield "UPG-11", "category_share", category, share(mains)
 
 
 def upg12(units: list[Unit], _panel: bool) -> Iterator[Result]:
@@ -322,9 +323,9 @@ def returns(units: list[Unit], panel: bool) -> Iterator[Result]:
         yield "RET-02", "mean", y, mean([item for _, item in changes])
         yield "RET-02", "median", y, median([item for _, item in changes])
         part = [[item for u, item in changes if u.v.participant == status] for status in ("participant", "comparison")]
-        yield "RET-03", "did", y, mean_difference(*part)
+        yield "RET-03", "did", y, mean_difference(part[0], part[1])
         app = [[item for u, item in changes if bool(applied(u.v)) is flag] for flag in (True, False)]
-        yield "RET-03", "did_associational", y, mean_difference(*app)
+        yield "RET-03", "did_associational", y, mean_difference(app[0], app[1])
 
 
 def units_of(firms: list[FirmSpec], rnd: str, weighting: str) -> list[Unit]:

@@ -162,7 +162,8 @@ def _decision(rng: random.Random, practice: str, participant: bool) -> DecisionS
     if status == "abandoned" or (status == "not_adopted" and aware):
         main = rng.choice(list(REASONS)) if rng.random() < 0.9 else None
         others = [r for r in REASONS if r != main and rng.random() < 0.3]
-    return DecisionSpec(practice, status, aware, *scores, invest, finance, main, others or [])
+    benefit, cost, risk = scores
+    return DecisionSpec(practice, status, aware, benefit, cost, risk, invest, finance, main, others or [])
 
 
 def _visit(rng: random.Random, participant: str, sex: str, round_code: str, weighted: bool) -> Visit:

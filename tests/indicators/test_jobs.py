@@ -12,11 +12,11 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app import create_app
 from app.config import Settings
-from app.db import engine_of, transaction
+from app.db import engine_of, transaction, utcnow
 from app.jobs import jobs_of, tasks
 from app.models import IndicatorMark, IndicatorResult, IndicatorSet, JobRun, JobStatus, SurveyRound
 from app.services.indicators import refresh
@@ -28,7 +28,7 @@ from tests.indicators.worker import running_worker, wait_for
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-def _marks(app: Flask) -> list[tuple[int, int, str]]:
+def _marks(app: Flask) -> list[tuple[int, str, str]]:
     with app.app_context(), transaction() as session:
         rows = session.execute(
             select(IndicatorMark.value_chain_id, SurveyRound.code, IndicatorMark.reason).join(
@@ -183,7 +183,7 @@ def test_the_sweep_queues_refreshes_whose_trigger_was_lost(app: Flask, client: F
     assert jobs.huey.pending_count() == 0 and jobs.huey.scheduled_count() == 0
     assert tasks.sweep(jobs) == {"queued": []}  # fresh marks: a refresh may still be on its way
     with app.app_context(), transaction(write=True) as session:
-        old = refresh.utcnow() - tasks.MISSED_AFTER * 2
-        session.execute(IndicatorMark.__table__.update().values(marked_at=old))
+        old = utcnow() - tasks.MISSED_AFTER * 2
+        session.execute(update(IndicatorMark).values(marked_at=old))
     queued = tasks.sweep(jobs)["queued"]
     assert queued and jobs.huey.pending_count() == len(queued)

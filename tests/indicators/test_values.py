@@ -284,7 +284,7 @@ def test_the_comparison_fails_on_a_missing_an_unexpected_or_a_different_row(
     assert len(compare(data.expected, {**stored, unexpected: stored[first]}, {*keys, unexpected})) == 1
     old = stored[last]
     for changed in (
-        Stored(old.value * (1 + 1e-7), old.ci_low, old.ci_high, old.n, old.n_eff, old.suppressed),
+        Stored((old.value or 0.0) * (1 + 1e-7) + 1e-7, old.ci_low, old.ci_high, old.n, old.n_eff, old.suppressed),
         Stored(old.value, old.ci_low, None, old.n, old.n_eff, old.suppressed),
         Stored(old.value, old.ci_low, old.ci_high, old.n + 1, old.n_eff, old.suppressed),
         Stored(old.value, old.ci_low, old.ci_high, old.n, old.n_eff, not old.suppressed),
