@@ -27,7 +27,7 @@ def worker(workers: int, processes: bool, no_periodic: bool) -> None:
     by the periodic sweep, because its stale marks are still there.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    jobs = jobs_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    jobs = jobs_of(current_app)
     consumer = jobs.huey.create_consumer(
         workers=workers,
         worker_type="process" if processes else "thread",
@@ -43,7 +43,7 @@ def worker(workers: int, processes: bool, no_periodic: bool) -> None:
 @click.option("--limit", default=20, show_default=True)
 def show(failed: bool, limit: int) -> None:
     """Queued tasks and the latest job runs, with their errors."""
-    jobs = jobs_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    jobs = jobs_of(current_app)
     click.echo(f"queued: {jobs.huey.pending_count()}, scheduled: {jobs.huey.scheduled_count()}")
     with transaction() as session:
         runs = status.job_runs(session, JobStatus.FAILED if failed else None, limit)

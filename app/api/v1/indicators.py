@@ -132,7 +132,7 @@ class Jobs(MethodView):
     @jobs_blp.response(200, JobsOut)
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Queued tasks and the latest job runs, newest first, with their errors (failed ones stay listed)"""
-        jobs = jobs_of(current_app._get_current_object())  # type: ignore[attr-defined]
+        jobs = jobs_of(current_app)
         try:
             queued, scheduled = jobs.huey.pending_count(), jobs.huey.scheduled_count()
         except Exception:

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from app.indicators.catalogue import DISAGGREGATIONS
+from app.indicators.catalogue import DISAGGREGATIONS, WEIGHTINGS
 from app.indicators.results import Results
 from app.indicators.sums import Sums, point, ratio, share
 from app.models import DecisionReason, EndMarket, SaleByChannel, UpgradingDecision
@@ -34,7 +34,6 @@ from app.services.indicators.firm_level import OUTCOMES
 from app.services.indicators.sql import Expr, Group, PairKey, dims_table, flags, group_of, grouped, pair_of, read_sums
 from app.vocab import FINANCING_SOURCES, DecisionStatus
 
-WEIGHTINGS = ("weighted", "unweighted")
 ONE: dict[str, Expr] = {"one__flag": literal(1)}
 Both = tuple[Sums, Sums]
 

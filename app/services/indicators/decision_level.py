@@ -7,49 +7,51 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from typing import Any
 
-from sqlalchemy import ColumnElement, TableClause, and_, case, func, literal, not_, or_
+from sqlalchemy import TableClause, and_, func, literal, not_, or_
 from sqlalchemy.orm import Session, aliased
 
+from app.indicators.catalogue import WEIGHTINGS
 from app.indicators.results import Results
 from app.indicators.sums import Sums, mean, mean_difference, point, share
 from app.models import UpgradingDecision
 from app.services.indicators.context import Pair
 from app.services.indicators.facts import ever_used, knows
-from app.services.indicators.sql import Expr, Group, PairKey, SumsByMetric, flags, grouped, pair_of, read_sums
+from app.services.indicators.sql import (
+    Expr,
+    Group,
+    PairKey,
+    SumsByMetric,
+    flags,
+    grouped,
+    pair_of,
+    read_sums,
+    when,
+    yes,
+)
 from app.vocab import DecisionStatus
 
 SCORES = ("benefit", "cost", "risk")
 TOP_BOX = 4  # top-2 box of a 1-5 score: 4 or 5
-WEIGHTINGS = ("weighted", "unweighted")
 PerPractice = dict[tuple[Group, int], SumsByMetric]
-
-
-def _yes(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
-
-
-def _when(condition: ColumnElement[bool], value: ColumnElement[Any]) -> ColumnElement[Any]:
-    return case((condition, value), else_=None)
 
 
 def _practice_metrics() -> dict[str, Expr]:
     d = UpgradingDecision
     applied = d.applied_in_period.is_(True)
     out: dict[str, Expr] = {
-        "applied": _yes(applied),
-        "aware": _yes(knows(d)),
-        "abandoned": _when(ever_used(d.status), _yes(d.status == DecisionStatus.ABANDONED.value)),
+        "applied": yes(applied),
+        "aware": yes(knows(d)),
+        "abandoned": when(ever_used(d.status), yes(d.status == DecisionStatus.ABANDONED.value)),
     }
     either = or_(d.perceived_benefit.is_not(None), d.perceived_risk.is_not(None))
     for label, condition in (("applied", applied), ("not_applied", not_(applied))):
-        out[f"scored:{label}"] = _when(and_(condition, either), literal(1))  # n of net attractiveness
+        out[f"scored:{label}"] = when(and_(condition, either), literal(1))  # n of net attractiveness
     for score in SCORES:
         column = getattr(d, f"perceived_{score}")
         for label, condition in (("applied", applied), ("not_applied", not_(applied))):
-            out[f"{score}:{label}"] = _when(condition, column)
-            out[f"top2_{score}:{label}"] = _when(and_(condition, column.is_not(None)), _yes(column >= TOP_BOX))
+            out[f"{score}:{label}"] = when(condition, column)
+            out[f"top2_{score}:{label}"] = when(and_(condition, column.is_not(None)), yes(column >= TOP_BOX))
     return out
 
 
@@ -77,12 +79,10 @@ def panel_pair_sums(session: Session, facts: TableClause, practice_ids: list[int
     """(firm, practice) pairs of the previous round whose firm is eligible now: dis-adoption and trial conversion."""
     before, now = aliased(UpgradingDecision, name="before"), aliased(UpgradingDecision, name="now")
     chosen: dict[str, Expr] = {
-        "disadopted": _when(
-            before.applied_in_period.is_(True), _yes(not_(func.coalesce(now.applied_in_period, literal(False))))
+        "disadopted": when(
+            before.applied_in_period.is_(True), yes(not_(func.coalesce(now.applied_in_period, literal(False))))
         ),
-        "converted": _when(
-            before.status == DecisionStatus.TRIED.value, _yes(now.status == DecisionStatus.ADOPTED.value)
-        ),
+        "converted": when(before.status == DecisionStatus.TRIED.value, yes(now.status == DecisionStatus.ADOPTED.value)),
     }
     source = facts.join(before, before.observation_id == facts.c.prev_observation_id).outerjoin(
         # "+ 0": look "now" up by its observation, never by scanning every decision on the practice's index

@@ -8,15 +8,15 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import ColumnElement, TableClause, and_, case, literal, or_
+from sqlalchemy import ColumnElement, TableClause, and_, literal, or_
 from sqlalchemy.orm import Session
 
-from app.indicators.catalogue import CONTRASTS
+from app.indicators.catalogue import CONTRASTS, WEIGHTINGS
 from app.indicators.results import Results
 from app.indicators.sums import mean, mean_difference, point, ratio, share, share_difference
 from app.services.indicators.context import Pair
 from app.services.indicators.facts import TYPES
-from app.services.indicators.sql import Group, PairKey, SumsByMetric, flags, grouped, pair_of, read_sums
+from app.services.indicators.sql import Group, PairKey, SumsByMetric, flags, grouped, pair_of, read_sums, when, yes
 
 OUTCOMES = ("sales", "net_income", "unit_price")
 FLAG_METRICS = (
@@ -34,49 +34,41 @@ FLAG_METRICS = (
 )
 
 
-def _yes(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    return case((condition, 1), else_=0)
-
-
-def _when(condition: ColumnElement[bool], value: ColumnElement[Any]) -> ColumnElement[Any]:
-    return case((condition, value), else_=None)
-
-
 def metrics(c: Any) -> dict[str, ColumnElement[Any]]:
-    out: dict[str, ColumnElement[Any]] = {"one": literal(1), "app_any": _yes(c.n_applied > 0)}
+    out: dict[str, ColumnElement[Any]] = {"one": literal(1), "app_any": yes(c.n_applied > 0)}
     breadth = sum((c[f"app_{k.value}"] for k in TYPES), literal(0))
     for k in TYPES:
         for prefix in ("app", "sus", "aware"):
             out[f"{prefix}_{k.value}"] = c[f"{prefix}_{k.value}"]
     out["n_applied"] = c.n_applied
-    out["n_applied_pos"] = _when(c.n_applied > 0, c.n_applied)
+    out["n_applied_pos"] = when(c.n_applied > 0, c.n_applied)
     out["breadth"] = breadth
     for value in range(5):
-        out[f"breadth_{value}"] = _yes(breadth == value)
-    out["multi_type"] = _yes(breadth >= 2)
+        out[f"breadth_{value}"] = yes(breadth == value)
+    out["multi_type"] = yes(breadth >= 2)
     out["high_any"] = c.high_any
-    out["value_high"] = _when(c.value_all.is_not(None), c.value_high)
+    out["value_high"] = when(c.value_all.is_not(None), c.value_high)
     out["value_all"] = c.value_all
-    out["embedded_services"] = _yes(or_(c.said_embedded == 1, c.any_embedded == 1))
-    out["written_contract"] = _yes(or_(c.said_contract == 1, c.any_contract == 1))
-    out["two_or_more_buyers"] = _when(c.number_of_buyers.is_not(None), _yes(c.number_of_buyers >= 2))
+    out["embedded_services"] = yes(or_(c.said_embedded == 1, c.any_embedded == 1))
+    out["written_contract"] = yes(or_(c.said_contract == 1, c.any_contract == 1))
+    out["two_or_more_buyers"] = when(c.number_of_buyers.is_not(None), yes(c.number_of_buyers >= 2))
     for y in OUTCOMES:
-        out[f"{y}_app"] = _when(c.n_applied > 0, c[y])
-        out[f"{y}_none"] = _when(c.n_applied == 0, c[y])
+        out[f"{y}_app"] = when(c.n_applied > 0, c[y])
+        out[f"{y}_none"] = when(c.n_applied == 0, c[y])
         for k in TYPES:
-            out[f"{y}_app_{k.value}"] = _when(c[f"app_{k.value}"] == 1, c[y])
+            out[f"{y}_app_{k.value}"] = when(c[f"app_{k.value}"] == 1, c[y])
     # panel metrics: NULL (not counted) where the firm has no interview in the earlier round
     had = c.prev_observation_id.is_not(None)
-    out["channel_up"] = _when(had, _yes(c.top_tier > c.prev_top_tier))
+    out["channel_up"] = when(had, yes(c.top_tier > c.prev_top_tier))
     ranks = and_(had, c.top_rank.is_not(None), c.prev_top_rank.is_not(None))
-    out["function_up"] = _when(ranks, _yes(c.top_rank > c.prev_top_rank))
+    out["function_up"] = when(ranks, yes(c.top_rank > c.prev_top_rank))
     for y in OUTCOMES:
         change = c[y] - c[f"base_{y}"]
         out[f"d_{y}"] = change
-        out[f"d_{y}_participant"] = _when(c.participant_status == "participant", change)
-        out[f"d_{y}_comparison"] = _when(c.participant_status == "comparison", change)
-        out[f"d_{y}_app"] = _when(c.n_applied > 0, change)
-        out[f"d_{y}_none"] = _when(c.n_applied == 0, change)
+        out[f"d_{y}_participant"] = when(c.participant_status == "participant", change)
+        out[f"d_{y}_comparison"] = when(c.participant_status == "comparison", change)
+        out[f"d_{y}_app"] = when(c.n_applied > 0, change)
+        out[f"d_{y}_none"] = when(c.n_applied == 0, change)
     return out
 
 
@@ -106,7 +98,7 @@ def emit_firm_level(pair: Pair, sums: dict[Group, SumsByMetric], out: Results) -
     panel = {"channel_up", "function_up"}
     shares = [spec for spec in SHARES if pair.previous is not None or spec[3] not in panel]
     for group, data in sums.items():
-        for weighting_index, weighting in enumerate(("weighted", "unweighted")):
+        for weighting_index, weighting in enumerate(WEIGHTINGS):
             get = {name: pair_[weighting_index] for name, pair_ in data.items()}
             for code, measure, subject, metric in shares:
                 if metric in get:
@@ -161,7 +153,7 @@ def _emit_contrasts(
         a, b = sums.get((dim, first)), sums.get((dim, second))
         if a is None or b is None:
             continue
-        for weighting_index, weighting in enumerate(("weighted", "unweighted")):
+        for weighting_index, weighting in enumerate(WEIGHTINGS):
             for code, measure, subject, metric in shares:
                 if measure not in {"share", "firm_share", "upgrading_rate", "multi_type_share"} or metric not in a:
                     continue

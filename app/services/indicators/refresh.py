@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.indicators.catalogue import METHOD_VERSION
-from app.models import IndicatorMark, IndicatorResult, IndicatorSet
+from app.models import Firm, FirmObservation, IndicatorMark, IndicatorResult, IndicatorSet, SurveyRound, ValueChain
 from app.services.indicators.compute import compute_batch
 from app.services.indicators.context import load_pair
 
@@ -143,8 +143,6 @@ def pairs_to_compute(
     session: Session, chain_code: str | None = None, round_code: str | None = None
 ) -> list[tuple[int, int]]:
     """Every (chain, round) with observations, stored results or stale marks; optionally one chain and/or round."""
-    from app.models import Firm, FirmObservation, SurveyRound, ValueChain  # noqa: PLC0415 - local to this query
-
     observed = (
         select(Firm.value_chain_id.label("chain_id"), FirmObservation.round_id.label("round_id"))
         .join(Firm, Firm.id == FirmObservation.firm_id)

@@ -37,6 +37,16 @@ PairKey = tuple[int, int]
 SumsByMetric = dict[str, tuple[Sums, Sums]]  # metric -> (weighted, unweighted)
 
 
+def yes(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """1 where the condition holds, else 0: a flag metric defined for every row."""
+    return case((condition, 1), else_=0)
+
+
+def when(condition: ColumnElement[bool], value: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``value`` where the condition holds, else NULL: the metric is not defined for that row."""
+    return case((condition, value), else_=None)
+
+
 def const(text: str) -> ColumnElement[str]:
     """An inline SQL string constant (internal names only): identical GROUP BY and SELECT expressions on PostgreSQL."""
     if "'" in text:
