@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 DEMO_FIRMS ?= 100
 DEMO_SEED ?= 2026
 
-.PHONY: run test lint setup migrate publish-forms demo clean
+.PHONY: run test lint setup chromium migrate publish-forms demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,8 +46,16 @@ demo: publish-forms
 	$(BIN)/flask --app wsgi demo generate --chains 9 --firms $(DEMO_FIRMS) --rounds 3 --seed $(DEMO_SEED) --load --if-missing
 	$(BIN)/flask --app wsgi indicators compute
 
+## chromium: Debian's headless browser for the dashboard tests (Playwright drives it; it never downloads one)
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -q --no-install-recommends chromium || { apt-get update -q && apt-get install -y -q --no-install-recommends chromium; }; \
+	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; fi; }
+
 ## make test: set up, run the whole suite on SQLite, and again on PostgreSQL when TEST_DATABASE_URL is set
-test: setup
+test: setup chromium
 	$(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== again on PostgreSQL ($$TEST_DATABASE_URL)"; \

@@ -16,6 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the app from ``settings`` (default: read from the environment). No import-time side effects."""
     from app.api import register_blueprints  # noqa: PLC0415 - keeps `import app` light for alembic
     from app.cli import register_commands  # noqa: PLC0415
+    from app.dashboard import register_dashboard  # noqa: PLC0415
     from app.web import register_pages  # noqa: PLC0415
 
     settings = settings or load_settings()
@@ -30,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     jobs.init_app(app, settings)
     register_blueprints(app)
     register_pages(app)
+    register_dashboard(app)
     register_commands(app)
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl import Workbook
 
 from app.ingest.kobo import SYSTEM_KEYS
 from app.ingest.xmltree import XNode, parse
