@@ -50,8 +50,8 @@ class Site:
         token: str = answer.json()["token"]
         return token
 
-    def api(self, path: str, role: Role = Role.MANAGER, **params: str) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.api_token(role)}"}
+    def api(self, path: str, role: Role = Role.MANAGER, token: str | None = None, **params: str) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token or self.api_token(role)}"}
         return requests.get(self.url(path), params=params, headers=headers, timeout=60)
 
 
