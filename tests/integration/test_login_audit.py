@@ -53,9 +53,7 @@ def test_a_sign_in_and_out_are_recorded_without_the_password(app: Flask, client:
     assert "wrong password" not in repr(recorded)
 
 
-def test_repeated_failures_lock_the_name_out_even_with_the_password(
-    client: FlaskClient, factory: Factory
-) -> None:
+def test_repeated_failures_lock_the_name_out_even_with_the_password(client: FlaskClient, factory: Factory) -> None:
     factory.user("manager2", Role.MANAGER)
     for _ in range(audit.MAX_FAILURES_PER_NAME):
         assert sign_in(client, "manager2", "guess")[0] == 401
