@@ -16,7 +16,7 @@
       barmode: "stack",
       margin: { t: 10, r: 10, b: 40, l: 40 },
       legend: { orientation: "h", y: -0.2 },
-      xaxis: { type: "date", title: { text: "" } },
+      xaxis: { type: "category", automargin: true },
       yaxis: { title: { text: "submissions" }, rangemode: "tozero" }
     };
     Plotly.newPlot(element, traces, layout, { responsive: true, displaylogo: false });
