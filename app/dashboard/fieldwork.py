@@ -102,16 +102,13 @@ def submission(pk: int) -> str:
 
 
 def _review_input() -> tuple[ReviewState, str | None]:
-    try:
-        state = ReviewState(request.form.get("state", ""))
-    except ValueError:
-        state = ReviewState.EDITED
-    if state not in ACTIONS:
+    chosen = {state.value: state for state in ACTIONS}.get(request.form.get("state", ""))
+    if chosen is None:
         raise BadInputError("Choose an action: approve, reject or has issues.")
     comment = request.form.get("comment", "").strip() or None
     if comment is not None and len(comment) > MAX_COMMENT:
         raise BadInputError(f"A comment has at most {MAX_COMMENT} characters.")
-    return state, comment
+    return chosen, comment
 
 
 def _back(default: str) -> str:

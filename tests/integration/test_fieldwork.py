@@ -4,11 +4,13 @@ plain rows, never taken from the service under test."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import statistics
 from collections import Counter, defaultdict
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
 from app.db import transaction
@@ -31,7 +33,7 @@ from app.services.fieldwork import Filters
 from app.vocab import ProcessingStatus, RoundKind
 from tests.browser.seed import LISTED, REVIEW_BULK, UNKNOWN_FIRM, UNKNOWN_ROUND, seed_fieldwork
 from tests.conftest import ROOT
-from tests.helpers import Factory
+from tests.helpers import PASSWORD, Factory
 
 Key = tuple[dt.date, str]
 
@@ -241,3 +243,70 @@ def test_firms_registered_twice_under_one_name(panel: Flask) -> None:
 def test_unknown_filter_values_are_refused(panel: Flask, filters: Filters, message: str) -> None:
     with panel.app_context(), transaction() as session, pytest.raises(InvalidError, match=message):
         fieldwork.activity(session, filters)
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+@pytest.fixture
+def manager_client(panel: Flask, factory: Factory) -> FlaskClient:
+    factory.user("boss", Role.MANAGER, PASSWORD)
+    client = panel.test_client()
+    token = _csrf(client.get("/login").get_data(as_text=True))
+    answer = client.post("/login", data={"username": "boss", "password": PASSWORD, "csrf_token": token})
+    assert answer.status_code == 302
+    return client
+
+
+def _reviews(app: Flask) -> int:
+    with app.app_context(), transaction() as session:
+        return len(session.scalars(select(SubmissionReview)).all())
+
+
+def test_review_forms_refuse_bad_input_and_change_nothing(panel: Flask, manager_client: FlaskClient) -> None:
+    page = manager_client.get(f"/dashboard/fieldwork/?enumerator={REVIEW_BULK}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    ids = re.findall(r'name="submission" value="(\d+)"', html)
+    assert len(ids) == 3
+    token = _csrf(html)
+    cases = [
+        ({"submission": ids, "state": "edited"}, "Choose an action"),
+        ({"submission": ids, "state": "approved", "comment": "x" * 2001}, "at most 2000 characters"),
+        ({"state": "approved"}, "Select at least one submission"),
+        ({"submission": ["12a"], "state": "approved"}, "not understood"),
+        ({"submission": [*ids, "999999"], "state": "approved"}, "no longer exist: 999999"),
+    ]
+    for data, message in cases:
+        answer = manager_client.post(
+            "/dashboard/fieldwork/review", data={**data, "csrf_token": token}, follow_redirects=True
+        )
+        assert answer.status_code == 200
+        assert message in answer.get_data(as_text=True)
+    assert _reviews(panel) == 0
+
+
+def test_a_review_goes_back_only_to_a_fieldwork_page(panel: Flask, manager_client: FlaskClient) -> None:
+    html = manager_client.get(f"/dashboard/fieldwork/?enumerator={REVIEW_BULK}").get_data(as_text=True)
+    pk = re.findall(r'name="submission" value="(\d+)"', html)[0]
+    token = _csrf(html)
+    for target, expected in (
+        ("https://evil.example/dashboard/fieldwork/", f"/dashboard/fieldwork/submissions/{pk}"),
+        ("/dashboard/fieldwork/?round=R1", "/dashboard/fieldwork/?round=R1"),
+    ):
+        answer = manager_client.post(
+            f"/dashboard/fieldwork/submissions/{pk}/review",
+            data={"state": "hasIssues", "next": target, "csrf_token": token},
+        )
+        assert answer.status_code == 302 and answer.headers["Location"] == expected
+    assert _reviews(panel) == 2
+
+
+def test_the_page_refuses_bad_filters_with_a_400(manager_client: FlaskClient) -> None:
+    answer = manager_client.get("/dashboard/fieldwork/?basis=weekly&from=2026-01-01")
+    assert answer.status_code == 400
+    assert "Count by must be one of" in answer.get_data(as_text=True)
+    assert manager_client.get("/dashboard/fieldwork/submissions/999999").status_code == 404
