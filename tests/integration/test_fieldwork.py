@@ -273,7 +273,7 @@ def test_review_forms_refuse_bad_input_and_change_nothing(panel: Flask, manager_
     ids = re.findall(r'name="submission" value="(\d+)"', html)
     assert len(ids) == 3
     token = _csrf(html)
-    cases = [
+    cases: list[tuple[dict[str, str | list[str]], str]] = [
         ({"submission": ids, "state": "edited"}, "Choose an action"),
         ({"submission": ids, "state": "approved", "comment": "x" * 2001}, "at most 2000 characters"),
         ({"state": "approved"}, "Select at least one submission"),
