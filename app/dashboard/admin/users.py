@@ -1,0 +1,105 @@
+"""Users and roles: list, create, change role, reset password, deactivate and reactivate.
+
+A generated password is flashed once (category ``secret``) and never stored in clear.
+"""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_login import login_user
+from werkzeug.wrappers import Response
+
+from app.dashboard.access import viewer, viewer_of
+from app.dashboard.admin.blueprint import bp, done, form_text, refused
+from app.db import transaction
+from app.errors import DomainError, InvalidError
+from app.models import Role
+from app.services import users
+
+LIST = "admin.users_page"
+
+
+@bp.route("/users")
+def users_page() -> str:
+    with transaction() as session:
+        rows = users.user_rows(session)
+        return render_template(
+            "dashboard/admin/users.html", rows=rows, roles=list(Role), me=viewer().id, min=users.MIN_PASSWORD_LENGTH
+        )
+
+
+def _role(text: str) -> Role:
+    try:
+        return Role(text)
+    except ValueError:
+        raise InvalidError(f"Choose a role: {', '.join(r.value for r in Role)}.") from None
+
+
+@bp.post("/users")
+def create_user() -> Response:
+    name, typed = form_text("username"), form_text("password_mode") == "typed"
+    try:
+        role = _role(form_text("role"))
+        password = form_text("password") if typed else users.new_password()
+        with transaction(write=True) as session:
+            users.create_user(session, name, role, password)
+    except DomainError as exc:
+        return refused(LIST, exc)
+    if typed:
+        return done(LIST, f"Created {role.value} '{name}' with the password you typed.")
+    done(LIST, f"Created {role.value} '{name}'.")
+    return done(LIST, f"Password of '{name}', shown once: {password}", category="secret")
+
+
+@bp.post("/users/role")
+def change_role() -> Response:
+    name = form_text("username")
+    try:
+        role = _role(form_text("role"))
+        with transaction(write=True) as session:
+            users.set_role(session, name, role)
+    except DomainError as exc:
+        return refused(LIST, exc)
+    if name == viewer().username and role is not Role.ADMIN:
+        return done("overview.index", f"You are now a {role.value}; the administration pages are closed to you.")
+    return done(LIST, f"'{name}' is now a {role.value}.")
+
+
+@bp.post("/users/password")
+def reset_password() -> Response:
+    name = form_text("username")
+    try:
+        with transaction(write=True) as session:
+            user, password = users.reset_password(session, name)
+            again = viewer_of(user) if user.id == viewer().id else None
+    except DomainError as exc:
+        return refused(LIST, exc)
+    if again is not None:
+        login_user(again)  # a new password ends every session, this one too unless it is renewed
+    done(LIST, f"New password for '{name}'; the old one and every session of theirs stopped working.")
+    return done(LIST, f"Password of '{name}', shown once: {password}", category="secret")
+
+
+@bp.post("/users/deactivate")
+def deactivate_user() -> Response:
+    name = form_text("username")
+    if name == viewer().username:
+        return refused(LIST, InvalidError("You cannot deactivate your own account here: ask another admin."))
+    try:
+        with transaction(write=True) as session:
+            users.deactivate(session, name)
+    except DomainError as exc:
+        return refused(LIST, exc)
+    return done(LIST, f"Deactivated '{name}': their password, sessions and app-user token stopped working.")
+
+
+@bp.post("/users/reactivate")
+def reactivate_user() -> Response:
+    name = form_text("username")
+    try:
+        with transaction(write=True) as session:
+            password = users.reactivate(session, name)[1]
+    except DomainError as exc:
+        return refused(LIST, exc)
+    done(LIST, f"Reactivated '{name}' with a new password (and, for an enumerator, a new app-user token).")
+    return done(LIST, f"Password of '{name}', shown once: {password}", category="secret")
