@@ -268,3 +268,11 @@ def test_the_jobs_page_recomputes_a_chain_on_request(admin: Browser, app: Flask)
     assert f'data-chain="{code}" data-round="R0"' in page and "stale" in page
     page = admin.post("/dashboard/admin/jobs/recompute", chain="NOPE")
     assert any("no value chain 'NOPE'" in m for m in flashes(page, "error"))
+
+
+def test_an_admin_who_makes_themselves_an_enumerator_is_signed_out(admin: Browser, factory: Factory) -> None:
+    factory.user("deputy", Role.ADMIN)
+    page = admin.post("/dashboard/admin/users/role", username="boss", role="enumerator")
+    assert "You are now an enumerator" in page and 'id="password"' in page  # the login page
+    answer = admin.client.get("/dashboard/admin/")
+    assert answer.status_code == 302 and "/login" in answer.headers["Location"]

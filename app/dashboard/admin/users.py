@@ -5,8 +5,8 @@ A generated password is flashed once (category ``secret``) and never stored in c
 
 from __future__ import annotations
 
-from flask import render_template
-from flask_login import login_user
+from flask import flash, render_template
+from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.dashboard.access import viewer, viewer_of
@@ -28,6 +28,11 @@ def users_page() -> str:
         )
 
 
+def show_once(name: str, password: str) -> None:
+    """A generated password, flashed for the next page only (it rides in the signed session cookie until then)."""
+    flash(f"Password of '{name}', shown once: {password}", "secret")
+
+
 def _role(text: str) -> Role:
     try:
         return Role(text)
@@ -47,8 +52,9 @@ def create_user() -> Response:
         return refused(LIST, exc)
     if typed:
         return done(LIST, f"Created {role.value} '{name}' with the password you typed.")
-    done(LIST, f"Created {role.value} '{name}'.")
-    return done(LIST, f"Password of '{name}', shown once: {password}", category="secret")
+    flash(f"Created {role.value} '{name}'.")
+    show_once(name, password)
+    return done(LIST)
 
 
 @bp.post("/users/role")
@@ -60,8 +66,11 @@ def change_role() -> Response:
             users.set_role(session, name, role)
     except DomainError as exc:
         return refused(LIST, exc)
-    if name == viewer().username and role is not Role.ADMIN:
-        return done("overview.index", f"You are now a {role.value}; the administration pages are closed to you.")
+    if name == viewer().username and role is Role.ENUMERATOR:
+        logout_user()  # enumerators cannot use the dashboard
+        return done("auth.login", "You are now an enumerator: use ODK Collect; the dashboard is closed to you.")
+    if name == viewer().username and role is Role.MANAGER:
+        return done("overview.index", "You are now a manager; the administration pages are closed to you.")
     return done(LIST, f"'{name}' is now a {role.value}.")
 
 
@@ -76,8 +85,9 @@ def reset_password() -> Response:
         return refused(LIST, exc)
     if again is not None:
         login_user(again)  # a new password ends every session, this one too unless it is renewed
-    done(LIST, f"New password for '{name}'; the old one and every session of theirs stopped working.")
-    return done(LIST, f"Password of '{name}', shown once: {password}", category="secret")
+    flash(f"New password for '{name}'; the old one and every session of theirs stopped working.")
+    show_once(name, password)
+    return done(LIST)
 
 
 @bp.post("/users/deactivate")
@@ -101,5 +111,6 @@ def reactivate_user() -> Response:
             password = users.reactivate(session, name)[1]
     except DomainError as exc:
         return refused(LIST, exc)
-    done(LIST, f"Reactivated '{name}' with a new password (and, for an enumerator, a new app-user token).")
-    return done(LIST, f"Password of '{name}', shown once: {password}", category="secret")
+    flash(f"Reactivated '{name}' with a new password (and, for an enumerator, a new app-user token).")
+    show_once(name, password)
+    return done(LIST)
