@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.test import TestResponse
 
 from app.db import transaction
@@ -66,3 +68,21 @@ def submit(
         data[name] = (io.BytesIO(content), name, "application/octet-stream")
     data.update(extra or {})
     return client.post(f"{prefix}/submission", data=data, content_type="multipart/form-data", **kwargs)
+
+
+def md5_hex(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+def digest_header(challenge: str, username: str, password: str, method: str, uri: str) -> str:
+    """RFC 2617 client side, written out here independently of the server's implementation."""
+    parsed = WWWAuthenticate.from_header(challenge)
+    assert parsed is not None
+    realm, nonce, opaque = parsed.parameters["realm"], parsed.parameters["nonce"], parsed.parameters["opaque"]
+    cnonce, nc = "0a4f113b", "00000001"
+    ha1, ha2 = md5_hex(f"{username}:{realm}:{password}"), md5_hex(f"{method}:{uri}")
+    response = md5_hex(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
+    return (
+        f'Digest username="{username}", realm="{realm}", nonce="{nonce}", uri="{uri}", qop=auth, nc={nc}, '
+        f'cnonce="{cnonce}", response="{response}", opaque="{opaque}", algorithm=MD5'
+    )

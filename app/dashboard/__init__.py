@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from app.dashboard import access, admin, assets, auth, chains, exports, fieldwork, overview
+from app.dashboard import access, admin, assets, auth, chains, exports, fieldwork, formatting, overview
 
 
 def register_dashboard(app: Flask) -> None:
     access.init_app(app)
+    formatting.init_app(app)
     for blueprint in (auth.bp, assets.bp, overview.bp, chains.bp, fieldwork.bp, exports.bp, admin.bp):
         app.register_blueprint(blueprint)

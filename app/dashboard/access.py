@@ -95,8 +95,6 @@ def init_app(app: Flask) -> None:
     # CSRF is checked by the guards (and the login form), not app-wide: OpenRosa and API clients post without it.
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", 8 * 3600)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(_load)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from xml.dom.minidom import Document, Element, Node
-from xml.parsers.expat import ExpatError
+from xml.sax import SAXParseException
+from xml.sax.handler import ContentHandler
+from xml.sax.xmlreader import AttributesImpl
 
-from defusedxml import DefusedXmlException, expatbuilder
+from defusedxml import DefusedXmlException
+from defusedxml.expatreader import DefusedExpatParser
 
 MAX_DEPTH = 64
 
@@ -59,38 +61,44 @@ def local_name(qualified: str) -> str:
 
 
 def parse(data: bytes) -> XNode:
+    """Stream the bytes through defusedxml's SAX reader, building XNodes; depth is checked as elements open."""
+    builder = _Builder()
+    reader = DefusedExpatParser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    reader.setContentHandler(builder)
     try:
-        # bytes are what expat wants (the encoding comes from the XML declaration); the stub says str
-        document: Document = expatbuilder.parseString(data, namespaces=False, forbid_dtd=True)  # type: ignore[arg-type]
+        reader.feed(data)
+        reader.close()
     except DefusedXmlException as exc:
         raise XmlError("XML with a DTD or entity declarations is not accepted") from exc
-    except ExpatError as exc:
-        raise XmlError(f"the XML is not well-formed ({exc})") from exc
-    if document.documentElement is None:
+    except LookupError as exc:  # the XML declaration names an encoding Python does not know
+        raise XmlError(f"the XML declares an unknown encoding ({exc})") from exc
+    except SAXParseException as exc:
+        raise XmlError(f"the XML is not well-formed ({exc.getMessage()}: line {exc.getLineNumber()})") from exc
+    if builder.root is None:
         raise XmlError("the XML has no root element")
-    try:
-        return _convert(document.documentElement)
-    finally:
-        document.unlink()
+    return builder.root
 
 
-def _convert(root: Element) -> XNode:
-    """Iteratively, so that hostile nesting hits MAX_DEPTH instead of the recursion limit."""
-    top = XNode(local_name(root.tagName), dict(root.attributes.items()))
-    stack: list[tuple[Element, XNode, int]] = [(root, top, 1)]
-    while stack:
-        element, node, depth = stack.pop()
-        texts = []
-        for child in element.childNodes:
-            if child.nodeType == Node.ELEMENT_NODE:
-                if depth >= MAX_DEPTH:
-                    raise XmlError(f"the XML is nested deeper than {MAX_DEPTH} levels")
-                if not isinstance(child, Element):
-                    continue
-                sub = XNode(local_name(child.tagName), dict(child.attributes.items()))
-                node.children.append(sub)
-                stack.append((child, sub, depth + 1))
-            elif child.nodeType in (Node.TEXT_NODE, Node.CDATA_SECTION_NODE):
-                texts.append(child.data)
+class _Builder(ContentHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.root: XNode | None = None
+        self._open: list[tuple[XNode, list[str]]] = []
+
+    def startElement(self, name: str, attrs: AttributesImpl) -> None:  # noqa: N802 - the SAX interface
+        if len(self._open) >= MAX_DEPTH:
+            raise XmlError(f"the XML is nested deeper than {MAX_DEPTH} levels")
+        node = XNode(local_name(name), dict(attrs.items()))
+        if self._open:
+            self._open[-1][0].children.append(node)
+        else:
+            self.root = node
+        self._open.append((node, []))
+
+    def endElement(self, name: str) -> None:  # noqa: N802, ARG002 - the SAX interface
+        node, texts = self._open.pop()
         node.text = "".join(texts)
-    return top
+
+    def characters(self, content: str) -> None:
+        if self._open:
+            self._open[-1][1].append(content)

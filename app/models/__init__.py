@@ -1,5 +1,6 @@
 """Every table, imported here so that alembic and the app see the whole schema."""
 
+from app.models.audit import AuditEvent
 from app.models.catalogue import ChainFunction, EndMarket, ReasonCode, UpgradingPractice, ValueChain
 from app.models.form import Form, FormAssignment, FormMedia, FormState, FormVersion
 from app.models.indicator import IndicatorMark, IndicatorResult, IndicatorSet
@@ -31,6 +32,7 @@ from app.models.user import Role, User
 __all__ = [
     "ApiToken",
     "Attachment",
+    "AuditEvent",
     "ChainFunction",
     "DecisionReason",
     "EndMarket",

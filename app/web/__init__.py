@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from app.web import headers
+
 pages = Blueprint("pages", __name__)
 
 
@@ -21,5 +23,6 @@ def _http_error(exc: HTTPException) -> Response | HTTPException:
 
 
 def register_pages(app: Flask) -> None:
+    headers.init_app(app)
     app.register_blueprint(pages)
     app.register_error_handler(HTTPException, _http_error)

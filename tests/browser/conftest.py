@@ -71,3 +71,15 @@ def admin_page(page: Page, site: Site) -> Page:
     sign_in(page, site, Role.ADMIN)
     page.wait_for_url("**/dashboard/")
     return page
+
+
+@pytest.fixture
+def browser_phone(browser: Browser, site: Site) -> Iterator[Page]:
+    """A manager signed in on a phone-sized screen."""
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    sign_in(tab, site, Role.MANAGER)
+    tab.wait_for_url("**/dashboard/")
+    yield tab
+    context.close()

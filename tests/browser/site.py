@@ -24,6 +24,7 @@ from app.cli.migrate import alembic_config
 from app.config import Settings, load_settings
 from app.db import engine_of
 from app.models import Role
+from tests.browser.seed import seed_fieldwork
 from tests.conftest import ROOT, TestDatabase
 from tests.helpers import PASSWORD, Factory, MadeUser
 from tests.live import gunicorn
@@ -50,8 +51,8 @@ class Site:
         token: str = answer.json()["token"]
         return token
 
-    def api(self, path: str, role: Role = Role.MANAGER, **params: str) -> requests.Response:
-        headers = {"Authorization": f"Bearer {self.api_token(role)}"}
+    def api(self, path: str, role: Role = Role.MANAGER, token: str | None = None, **params: str) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token or self.api_token(role)}"}
         return requests.get(self.url(path), params=params, headers=headers, timeout=60)
 
 
@@ -109,6 +110,7 @@ def build_site(database: TestDatabase, workdir: Path) -> Iterator[Site]:
     app = create_app(settings)
     try:
         load_demo(app)
+        seed_fieldwork(app)
         factory = Factory(app)
         users = {
             Role.ADMIN: factory.user("site_admin", Role.ADMIN, PASSWORD),

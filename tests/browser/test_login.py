@@ -46,3 +46,19 @@ def test_a_post_without_the_csrf_token_is_refused(manager_page: Page, site: Site
     answer = requests.post(site.url("/logout"), cookies=cookies, timeout=30, allow_redirects=False)
     assert answer.status_code == 400
     assert "CSRF" in answer.text
+
+
+def test_pages_carry_security_headers_and_a_script_policy(manager_page: Page, site: Site) -> None:
+    violations: list[str] = []
+    manager_page.on("console", lambda msg: violations.append(msg.text))
+    answer = manager_page.goto(site.url("/dashboard/"))
+    assert answer is not None
+    headers = answer.headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["cache-control"] == "no-store"
+    session = next(c for c in manager_page.context.cookies() if c["name"] == "session")
+    assert session["httpOnly"]
+    assert session["sameSite"] == "Lax"
+    assert not [v for v in violations if "Content Security Policy" in v]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
@@ -13,25 +12,7 @@ from app.config import Settings
 from app.db import transaction
 from app.models import Role
 from app.services import forms, users
-from tests.helpers import Factory, submit
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()
-
-
-def _digest_header(challenge: str, username: str, password: str, method: str, uri: str) -> str:
-    """RFC 2617 client side, written out here independently of the server's implementation."""
-    parsed = WWWAuthenticate.from_header(challenge)
-    assert parsed is not None
-    realm, nonce, opaque = parsed.parameters["realm"], parsed.parameters["nonce"], parsed.parameters["opaque"]
-    cnonce, nc = "0a4f113b", "00000001"
-    ha1, ha2 = _md5(f"{username}:{realm}:{password}"), _md5(f"{method}:{uri}")
-    response = _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
-    return (
-        f'Digest username="{username}", realm="{realm}", nonce="{nonce}", uri="{uri}", qop=auth, nc={nc}, '
-        f'cnonce="{cnonce}", response="{response}", opaque="{opaque}", algorithm=MD5'
-    )
+from tests.helpers import Factory, digest_header, submit
 
 
 def test_no_credentials_get_a_digest_challenge(client: FlaskClient) -> None:
@@ -49,16 +30,16 @@ def test_no_credentials_get_a_digest_challenge(client: FlaskClient) -> None:
 def test_digest_login_works_and_a_wrong_password_does_not(client: FlaskClient, factory: Factory, uri: str) -> None:
     user = factory.user()
     challenge = client.get(uri).headers["WWW-Authenticate"]
-    good = _digest_header(challenge, user.username, user.password, "GET", uri)
+    good = digest_header(challenge, user.username, user.password, "GET", uri)
     assert client.get(uri, headers={"Authorization": good}).status_code in {200, 204}
-    bad = _digest_header(challenge, user.username, "not the password", "GET", uri)
+    bad = digest_header(challenge, user.username, "not the password", "GET", uri)
     assert client.get(uri, headers={"Authorization": bad}).status_code == 401
 
 
 def test_forged_nonce_is_refused(client: FlaskClient, factory: Factory) -> None:
     user = factory.user()
     challenge = client.get("/formList").headers["WWW-Authenticate"].replace('nonce="', 'nonce="00')
-    header = _digest_header(challenge, user.username, user.password, "GET", "/formList")
+    header = digest_header(challenge, user.username, user.password, "GET", "/formList")
     assert client.get("/formList", headers={"Authorization": header}).status_code == 401
 
 
@@ -129,11 +110,11 @@ def test_admin_sees_every_open_form(client: FlaskClient, factory: Factory, odk: 
 def test_digest_response_is_bound_to_the_url(client: FlaskClient, factory: Factory) -> None:
     user = factory.user()
     challenge = client.get("/formList").headers["WWW-Authenticate"]
-    for_other_url = _digest_header(challenge, user.username, user.password, "GET", "/submission")
+    for_other_url = digest_header(challenge, user.username, user.password, "GET", "/submission")
     response = client.get("/formList", headers={"Authorization": for_other_url})
     assert response.status_code == 401
     assert b"another URL" in response.data
-    with_query = _digest_header(challenge, user.username, user.password, "GET", "/formList?formID=simple")
+    with_query = digest_header(challenge, user.username, user.password, "GET", "/formList?formID=simple")
     assert client.get("/formList?formID=simple", headers={"Authorization": with_query}).status_code == 200
 
 
@@ -146,7 +127,7 @@ def test_expired_nonce_asks_again_with_stale(
 
     user = factory.user()
     challenge = client.get("/formList").headers["WWW-Authenticate"]
-    header = _digest_header(challenge, user.username, user.password, "GET", "/formList")
+    header = digest_header(challenge, user.username, user.password, "GET", "/formList")
     assert client.get("/formList", headers={"Authorization": header}).status_code == 200
     real_time = time.time
     monkeypatch.setattr(time, "time", lambda: real_time() + auth.NONCE_LIFETIME_S + 1)

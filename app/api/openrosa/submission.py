@@ -65,6 +65,7 @@ def _store_parts(body: Body, names: set[str]) -> dict[str, IncomingFile]:
 @blueprint.route("/submission", methods=["POST"])
 @login_required
 def submission_post() -> Response:
+    forms.check_collects(current_user())  # before the body is read: a manager's upload is refused unread
     with parse_body() as body:
         xml = _xml_part(body)
         part_names = {part.name for part in body.parts if part.name != XML_PART}

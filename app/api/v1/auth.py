@@ -17,7 +17,7 @@ from app.api.v1.problems import fail, unauthorised
 from app.db import transaction
 from app.models import Role, User
 from app.schemas.api import TokenIn, TokenOut
-from app.services import tokens
+from app.services import audit, tokens
 
 TAG = "auth"
 STAFF = frozenset({Role.ADMIN, Role.MANAGER})
@@ -75,12 +75,26 @@ def current_user() -> User:
 class Token(MethodView):
     @blp.doc(security=[])
     @blp.alt_response(401, response="UNAUTHORIZED")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @blp.arguments(TokenIn)
     @blp.response(201, TokenOut)
     def post(self, credentials: dict[str, Any]) -> dict[str, Any]:
         """Get a token (24 hours) for a user name and password"""
-        with transaction() as session:
-            user = tokens.check_login(session, credentials["username"], credentials["password"])
+        name, ip = credentials["username"], request.remote_addr
+        with transaction(write=True) as session:
+            wait = audit.login_blocked_for(session, name, ip)
+            user = None if wait else tokens.check_login(session, name, credentials["password"])
+            if not wait:
+                action = "api_token" if user is not None else audit.LOGIN_FAILED
+                audit.record(
+                    session, action, audit.Actor(user.id if user else None, name), ip=ip, detail={"via": "api"}
+                )
+        if wait:
+            fail(
+                429,
+                f"Too many failed sign-ins for this user or address: retry in {wait} s.",
+                headers={"Retry-After": str(wait)},
+            )
         if user is None:
             unauthorised("The user name or password is wrong, or the account is deactivated.")
         with transaction(write=True) as session:
