@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 
 from app.db import transaction
 from app.models import Form, FormState, IndicatorMark, Role, User, ValueChain
-from app.services import tokens
+from app.services import audit, tokens
 from tests.conftest import ROOT
 from tests.helpers import PASSWORD, Factory
 
@@ -276,3 +276,26 @@ def test_an_admin_who_makes_themselves_an_enumerator_is_signed_out(admin: Browse
     assert "You are now an enumerator" in page and 'id="password"' in page  # the login page
     answer = admin.client.get("/dashboard/admin/")
     assert answer.status_code == 302 and "/login" in answer.headers["Location"]
+
+
+def test_every_admin_change_is_in_the_audit_log_without_secrets(admin: Browser, app: Flask, odk: Path) -> None:
+    page = admin.post("/dashboard/admin/users", username="amina", role="enumerator", password_mode="generated")
+    password = flashes(page, "secret")[0].rsplit(": ", 1)[1]
+    admin.post("/dashboard/admin/users/password", username="amina")
+    admin.post("/dashboard/admin/users/amina/collect/token")
+    admin.post("/dashboard/admin/users/deactivate", username="amina")
+    admin.post("/dashboard/admin/forms", form=(io.BytesIO((odk / "forms/simple.xml").read_bytes()), "simple.xml"))
+    admin.post("/dashboard/admin/forms/state", form_id="simple", state="closed")
+    admin.post("/dashboard/admin/users/deactivate", username="ghost")  # refused: nothing to record
+    with app.app_context(), transaction() as session:
+        events = [(e.action, e.actor_name, e.target, e.detail) for e in reversed(audit.recent(session))]
+    mine = [(action, target) for action, actor, target, _ in events if actor == "boss" and action != "login"]
+    assert mine == [
+        ("user_create", "amina"),
+        ("user_password_reset", "amina"),
+        ("app_token_rotate", "amina"),
+        ("user_deactivate", "amina"),
+        ("form_publish", "simple"),
+        ("form_state_change", "simple"),
+    ]
+    assert password not in repr(events)

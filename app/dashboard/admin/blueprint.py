@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from app.dashboard.access import ADMINS, guard
+from app.dashboard.access import ADMINS, guard, viewer
 from app.errors import DomainError
+from app.services import audit
 
 bp = Blueprint("admin", __name__, url_prefix="/dashboard/admin")
 guard(bp, ADMINS)
@@ -34,3 +36,11 @@ def refused(endpoint: str, exc: DomainError, **values: Any) -> Response:
 def form_text(name: str) -> str:
     """A text field of the posted form, stripped ('' when absent)."""
     return (request.form.get(name) or "").strip()
+
+
+def record(session: Session, action: str, target: str, **detail: Any) -> None:
+    """Put an admin's change in the audit log, in the transaction that makes it (never a secret: see audit.record)."""
+    who = viewer()
+    audit.record(
+        session, action, audit.Actor(who.id, who.username), target=target, ip=request.remote_addr, detail=detail
+    )

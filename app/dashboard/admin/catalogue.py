@@ -8,7 +8,7 @@ from __future__ import annotations
 from flask import render_template, request
 from werkzeug.wrappers import Response
 
-from app.dashboard.admin.blueprint import bp, done, refused
+from app.dashboard.admin.blueprint import bp, done, record, refused
 from app.db import transaction
 from app.errors import InvalidError
 from app.ingest.catalogue import CatalogueFileError, read_catalogue
@@ -56,4 +56,5 @@ def load_catalogue_file() -> Response | tuple[str, int]:
         return _render(exc.errors, filename, 400)
     with transaction(write=True) as session:
         report = load_catalogue(session, data)
+        record(session, "catalogue_load", filename, created=report.created, updated=report.updated)
     return done(PAGE, f"Catalogue {filename}: {summary(report)}")

@@ -10,7 +10,7 @@ from flask import current_app, render_template, request
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from app.dashboard.admin.blueprint import bp, done, refused
+from app.dashboard.admin.blueprint import bp, done, record, refused
 from app.db import transaction
 from app.errors import DomainError, InvalidError
 from app.models import Role
@@ -31,7 +31,10 @@ def _config(username: str, *, rotate: bool) -> CollectConfig:
         user = users.get_user(session, username)
         if user.role is not Role.ENUMERATOR:
             raise InvalidError(f"'{username}' is a {user.role.value}: QR codes are for enumerators.")
-        return collect_config(session, username, _server(), rotate=rotate)
+        config = collect_config(session, username, _server(), rotate=rotate)
+        if rotate:
+            record(session, "app_token_rotate", username)
+        return config
 
 
 @bp.route("/users/<username>/collect")

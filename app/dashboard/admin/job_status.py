@@ -7,7 +7,7 @@ import logging
 from flask import current_app, render_template
 from werkzeug.wrappers import Response
 
-from app.dashboard.admin.blueprint import bp, done, form_text, refused
+from app.dashboard.admin.blueprint import bp, done, form_text, record, refused
 from app.db import transaction
 from app.errors import DomainError
 from app.jobs import jobs_of
@@ -49,6 +49,7 @@ def recompute() -> Response:
     try:
         with transaction(write=True) as session:
             request_recompute(session, code)  # the commit asks the job queue for the refresh
+            record(session, "indicators_recompute", code)
     except DomainError as exc:
         return refused("admin.jobs_page", exc)
     return done(

@@ -10,7 +10,7 @@ from flask import current_app, render_template, request
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from app.dashboard.admin.blueprint import bp, done, form_text, refused
+from app.dashboard.admin.blueprint import bp, done, form_text, record, refused
 from app.db import transaction
 from app.errors import DomainError, InvalidError
 from app.models import FormState, Role
@@ -52,6 +52,8 @@ def publish_form() -> Response | tuple[str, int]:
         with transaction(write=True) as session:
             result = forms.publish(session, store, filename, upload.read(), media)
             form_id, version = result.form.form_id, result.version.version or "(none)"
+            if result.created:
+                record(session, "form_publish", form_id, version=version, file=filename, media=sorted(media))
     except DomainError as exc:
         return _render(form_problems(exc.message, filename), filename, exc.status)
     headline = "Published" if result.created else "Already published, nothing changed:"
@@ -69,6 +71,7 @@ def set_form_state() -> Response:
         state = FormState(form_text("state"))
         with transaction(write=True) as session:
             forms.set_state(session, form_id, state)
+            record(session, "form_state_change", form_id, state=state.value)
     except ValueError:
         return refused(LIST, InvalidError("A form is either open or closed."))
     except DomainError as exc:
@@ -84,6 +87,7 @@ def assign_form() -> Response:
     try:
         with transaction(write=True) as session:
             forms.assign(session, form_id, [username], remove=remove)
+            record(session, "form_unassign" if remove else "form_assign", form_id, username=username)
     except DomainError as exc:
         return refused(LIST, exc)
     if remove:

@@ -10,7 +10,7 @@ from flask_login import login_user, logout_user
 from werkzeug.wrappers import Response
 
 from app.dashboard.access import viewer, viewer_of
-from app.dashboard.admin.blueprint import bp, done, form_text, refused
+from app.dashboard.admin.blueprint import bp, done, form_text, record, refused
 from app.db import transaction
 from app.errors import DomainError, InvalidError
 from app.models import Role
@@ -48,6 +48,7 @@ def create_user() -> Response:
         password = form_text("password") if typed else users.new_password()
         with transaction(write=True) as session:
             users.create_user(session, name, role, password)
+            record(session, "user_create", name, role=role.value, password_generated=not typed)
     except DomainError as exc:
         return refused(LIST, exc)
     if typed:
@@ -64,6 +65,7 @@ def change_role() -> Response:
         role = _role(form_text("role"))
         with transaction(write=True) as session:
             users.set_role(session, name, role)
+            record(session, "user_role_change", name, role=role.value)
     except DomainError as exc:
         return refused(LIST, exc)
     if name == viewer().username and role is Role.ENUMERATOR:
@@ -80,6 +82,7 @@ def reset_password() -> Response:
     try:
         with transaction(write=True) as session:
             user, password = users.reset_password(session, name)
+            record(session, "user_password_reset", name)
             again = viewer_of(user) if user.id == viewer().id else None
     except DomainError as exc:
         return refused(LIST, exc)
@@ -98,6 +101,7 @@ def deactivate_user() -> Response:
     try:
         with transaction(write=True) as session:
             users.deactivate(session, name)
+            record(session, "user_deactivate", name)
     except DomainError as exc:
         return refused(LIST, exc)
     return done(LIST, f"Deactivated '{name}': their password, sessions and app-user token stopped working.")
@@ -109,6 +113,7 @@ def reactivate_user() -> Response:
     try:
         with transaction(write=True) as session:
             password = users.reactivate(session, name)[1]
+            record(session, "user_reactivate", name)
     except DomainError as exc:
         return refused(LIST, exc)
     flash(f"Reactivated '{name}' with a new password (and, for an enumerator, a new app-user token).")
