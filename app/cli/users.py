@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
-import zlib
 
 import click
-import segno
 from flask.cli import AppGroup
 
 from app.cli.common import friendly_errors, server_url
 from app.db import transaction
 from app.models import Role
+from app.services import collect_config as collect
 from app.services import users
+from app.services.collect_config import collect_settings
+
+__all__ = ["collect_settings", "users_cli"]  # collect_settings moved to app.services.collect_config; kept importable
 
 users_cli = AppGroup("users", help="User accounts and ODK Collect set-up.")
 
@@ -78,36 +79,21 @@ def ensure_admin() -> None:
         click.echo("This password is shown once; change it with: flask --app wsgi users set-password admin")
 
 
-def collect_settings(url: str, project: str) -> dict[str, object]:
-    """ODK Collect's settings JSON (what its QR code carries)."""
-    return {
-        "general": {"server_url": url, "form_update_mode": "match_exactly", "autosend": "wifi_and_cellular"},
-        "admin": {"change_server": False, "automatic_update": True},
-        "project": {"name": project, "color": "#2e6b3a", "icon": "C"},
-    }
-
-
 @users_cli.command("collect-config")
 @click.argument("name")
 @click.option("--server", help="Server URL as phones reach it (default: PUBLIC_BASE_URL or http://127.0.0.1:5000).")
-@click.option("--project", default="ChainLift", show_default=True, help="Project name shown in Collect.")
+@click.option("--project", default=collect.PROJECT, show_default=True, help="Project name shown in Collect.")
 @click.option("--rotate", is_flag=True, help="Issue a new token; phones set up with the old one stop working.")
 @click.option("--qr", "qr_path", type=click.Path(dir_okay=False), help="Also write the QR code to this PNG/SVG file.")
 @friendly_errors
 def collect_config(name: str, server: str | None, project: str, rotate: bool, qr_path: str | None) -> None:
     """Print the app-user URL of enumerator NAME and the ODK Collect settings JSON for its QR code."""
     with transaction(write=True) as session:
-        user = users.get_user(session, name)
-        if rotate:
-            user.token = None
-        token = users.ensure_token(user)
-    url = f"{server_url(server)}/key/{token}"
-    settings = collect_settings(url, project)
-    payload = base64.b64encode(zlib.compress(json.dumps(settings).encode())).decode()
-    click.echo(f"Server URL (app user '{name}', no password needed):\n  {url}\n")
+        config = collect.collect_config(session, name, server_url(server), project, rotate=rotate)
+    click.echo(f"Server URL (app user '{name}', no password needed):\n  {config.url}\n")
     click.echo("ODK Collect settings JSON:")
-    click.echo(json.dumps(settings, indent=2))
-    qr = segno.make(payload, error="l")
+    click.echo(json.dumps(config.settings, indent=2))
+    qr = collect.qr_code(config.payload)
     if qr_path:
         qr.save(qr_path, scale=6)
         click.echo(f"\nQR code written to {qr_path}: in Collect, Project settings > Reconfigure with QR code.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -10,12 +11,12 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.errors import ConflictError, InvalidError, NotFoundError
-from app.models import ApiToken, Role, User
+from app.models import ApiToken, Role, Submission, User
 
 # The HTTP Digest realm is part of every stored HA1: changing it invalidates all Digest passwords.
 REALM = "ChainLift"
@@ -61,8 +62,7 @@ def get_user(session: Session, username: str) -> User:
 def create_user(session: Session, username: str, role: Role, password: str) -> User:
     if not username or len(username) > 64 or not set(username) <= USERNAME_CHARS:
         raise InvalidError("A user name is 1-64 letters, digits or . _ - @ characters.")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+    check_password_strength(password)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ConflictError(f"A user named '{username}' already exists.")
     user = User(username=username, role=role, token=new_token() if role is Role.ENUMERATOR else None)
@@ -81,8 +81,81 @@ def list_users(session: Session) -> Sequence[User]:
     return session.scalars(select(User).order_by(User.username)).all()
 
 
+@dataclass(frozen=True)
+class UserRow:
+    """A user with when it was last seen: its latest JSON API use and its latest submission."""
+
+    user: User
+    last_api_use: dt.datetime | None
+    last_submission: dt.datetime | None
+
+
+def user_rows(session: Session) -> list[UserRow]:
+    api_use = select(func.max(ApiToken.last_used_at)).where(ApiToken.user_id == User.id).scalar_subquery()
+    submitted = select(func.max(Submission.created_at)).where(Submission.submitter_id == User.id).scalar_subquery()
+    rows = session.execute(select(User, api_use, submitted).order_by(User.username)).all()
+    return [UserRow(user, api, sub) for user, api, sub in rows]
+
+
+def _keep_an_admin(session: Session, user: User, change: str) -> None:
+    """Refuse a change that would leave no active admin to manage users."""
+    if user.role is not Role.ADMIN or not user.active:
+        return
+    others = select(func.count()).where(User.role == Role.ADMIN, User.active.is_(True), User.id != user.id)
+    if not session.scalar(others):
+        raise ConflictError(
+            f"'{user.username}' is the last active admin: {change} would leave nobody to manage users. "
+            "Make another user an admin first."
+        )
+
+
+def set_role(session: Session, username: str, role: Role) -> User:
+    """Change a user's role. Only enumerators keep an app-user token: phones of a former enumerator stop working."""
+    user = get_user(session, username)
+    if role is not Role.ADMIN:
+        _keep_an_admin(session, user, f"making them a {role.value}")
+    user.role = role
+    if role is Role.ENUMERATOR and user.active:
+        ensure_token(user)
+    elif role is not Role.ENUMERATOR:
+        user.token = None
+    return user
+
+
+def reset_password(session: Session, username: str, password: str | None = None) -> tuple[User, str]:
+    """Set ``password`` (checked) or a generated one; returns it, to be shown once. Every session of the user ends."""
+    password = new_password() if password is None else password
+    check_password_strength(password)
+    user = get_user(session, username)
+    set_password(user, password)
+    return user, password
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidError(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def reactivate(session: Session, username: str) -> tuple[User, str]:
+    """Let a deactivated user in again, with a new password (returned, to be shown once) and a new app-user token.
+
+    The new password also keeps every session opened before the deactivation closed.
+    """
+    user = get_user(session, username)
+    if user.active:
+        raise ConflictError(f"User '{username}' is already active.")
+    user.active = True
+    user.deactivated_at = None
+    if user.role is Role.ENUMERATOR:
+        user.token = new_token()
+    password = new_password()
+    set_password(user, password)
+    return user, password
+
+
 def deactivate(session: Session, username: str) -> User:
     user = get_user(session, username)
+    _keep_an_admin(session, user, "deactivating them")
     user.active = False
     user.deactivated_at = utcnow()
     user.token = None  # phones configured with the old token are refused from now on
