@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -9,9 +10,19 @@ from typing import ParamSpec, TypeVar
 import click
 
 from app.errors import DomainError
+from app.services import audit
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def cli_actor() -> audit.Actor:
+    """Who the audit log names for a command run from the shell: ``cli:<login name>``."""
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (e.g. an arbitrary container uid)
+        login = "unknown"
+    return audit.Actor(None, f"cli:{login}")
 
 
 def friendly_errors(command: Callable[P, R]) -> Callable[P, R]:

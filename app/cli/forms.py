@@ -8,10 +8,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.cli.common import friendly_errors
+from app.cli.common import cli_actor, friendly_errors
 from app.db import transaction
 from app.models import FormState
-from app.services import forms
+from app.services import audit, forms
 from app.services.blobs import BlobStore
 
 forms_cli = AppGroup("forms", help="Survey forms (XLSForm or XForm) and who may use them.")
@@ -41,6 +41,9 @@ def publish(paths: tuple[Path, ...], media: tuple[str, ...]) -> None:
         with transaction(write=True) as session:
             result = forms.publish(session, store, path.name, path.read_bytes(), media_for(path, media))
             form_id, version = result.form.form_id, result.version.version or "(none)"
+            if result.created:
+                detail = {"version": version, "file": path.name}
+                audit.record(session, "form_publish", cli_actor(), target=form_id, detail=detail)
         state = "Published" if result.created else "Already published:"
         click.echo(f"{state} {form_id} version {version} from {path}")
         for warning in result.warnings:

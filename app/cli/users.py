@@ -8,11 +8,11 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from app.cli.common import friendly_errors, server_url
+from app.cli.common import cli_actor, friendly_errors, server_url
 from app.db import transaction
 from app.models import Role
+from app.services import audit, users
 from app.services import collect_config as collect
-from app.services import users
 from app.services.collect_config import collect_settings
 
 __all__ = ["collect_settings", "users_cli"]  # collect_settings moved to app.services.collect_config; kept importable
@@ -30,6 +30,7 @@ def create(name: str, role: str, password_stdin: bool) -> None:
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.new_password()
     with transaction(write=True) as session:
         user = users.create_user(session, name, Role(role), password)
+        audit.record(session, "user_create", cli_actor(), target=name, detail={"role": role})
     click.echo(f"Created {user.role.value} '{user.username}'.")
     if not password_stdin:
         click.echo(f"Password: {password}")
@@ -53,6 +54,7 @@ def deactivate(name: str) -> None:
     """Deactivate NAME: its password and app-user token stop working at once."""
     with transaction(write=True) as session:
         users.deactivate(session, name)
+        audit.record(session, "user_deactivate", cli_actor(), target=name)
     click.echo(f"Deactivated '{name}'.")
 
 
@@ -65,6 +67,7 @@ def set_password(name: str, password_stdin: bool) -> None:
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else users.new_password()
     with transaction(write=True) as session:
         users.set_password(users.get_user(session, name), password)
+        audit.record(session, "user_password_reset", cli_actor(), target=name)
     click.echo(f"Password changed for '{name}'." + ("" if password_stdin else f"\nPassword: {password}"))
 
 

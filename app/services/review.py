@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.errors import ConflictError, InvalidError, NotFoundError
 from app.models import Form, ReviewState, Submission, SubmissionReview, User
-from app.services import processing
+from app.services import audit, processing
 
 REVIEW_STATES = (ReviewState.APPROVED, ReviewState.REJECTED, ReviewState.HAS_ISSUES)
 
@@ -74,6 +74,13 @@ def review(
     event = SubmissionReview(submission_id=submission.id, user_id=user.id, state=state, comment=comment or None)
     event.user = user
     session.add(event)
+    audit.record(
+        session,
+        "review",
+        audit.Actor(user.id, user.username),
+        target=submission.instance_id,
+        detail={"state": state.value, "previous": previous.value if previous else None, "comment": comment or ""},
+    )
     submission.review_state = state
     if state is ReviewState.REJECTED:
         processing.forget_rows(session, submission)

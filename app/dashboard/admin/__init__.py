@@ -5,7 +5,7 @@ One blueprint, ``admin``; each page family is a module that adds its routes to i
 
 from __future__ import annotations
 
-from app.dashboard.admin import catalogue, collect, job_status, publishing, users
+from app.dashboard.admin import audit_log, catalogue, collect, job_status, publishing, users
 from app.dashboard.admin.blueprint import bp
 
-__all__ = ["bp", "catalogue", "collect", "job_status", "publishing", "users"]
+__all__ = ["audit_log", "bp", "catalogue", "collect", "job_status", "publishing", "users"]
