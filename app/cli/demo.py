@@ -49,7 +49,17 @@ PROGRESS_EVERY = 500
 @click.option("--submit", "url", help="POST to this OpenRosa server (root or …/key/<token> URL).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the XML files here.")
 @click.option(
-    "--user", default="demo", show_default=True, help="--load: files as (created if missing); --submit: Digest user."
+    "--user",
+    default="demo",
+    show_default=True,
+    help="--load --one-user: files as (created if missing); --submit: Digest user.",
+)
+@click.option(
+    "--team/--one-user",
+    default=True,
+    show_default=True,
+    help="--load: file each interview under the enumerator it names (enumerator users created as needed), or all "
+    "under --user.",
 )
 @click.option("--password-env", help="--submit: environment variable holding the user's password.")
 @click.option("--clients", type=int, default=4, show_default=True, help="--submit: concurrent connections.")
@@ -67,6 +77,7 @@ def generate(  # noqa: PLR0917 - click passes every option
     url: str | None,
     out_dir: Path | None,
     user: str,
+    team: bool,
     password_env: str | None,
     clients: int,
     form_id: str,
@@ -96,7 +107,7 @@ def generate(  # noqa: PLR0917 - click passes every option
     if url:
         form, sink = _submit_sink(url, user, password_env, clients, form_id)
     elif load:
-        prepared = _load_sink(user, form_id, if_missing)
+        prepared = _load_sink(user, form_id, if_missing, team)
         if prepared is None:
             return
         form, sink = prepared
@@ -136,7 +147,7 @@ def _submit_sink(
     return form, SubmitSink(client, media, clients)
 
 
-def _load_sink(user: str, form_id: str, if_missing: bool) -> tuple[FormSpec, LoadSink] | None:
+def _load_sink(user: str, form_id: str, if_missing: bool, team: bool) -> tuple[FormSpec, LoadSink] | None:
     with transaction(write=True) as session:
         form = demo.form_spec(session, form_id)
         present = demo.existing(session)
@@ -151,7 +162,7 @@ def _load_sink(user: str, form_id: str, if_missing: bool) -> tuple[FormSpec, Loa
         by, created = demo.actor(session, user)
     if created:
         click.echo(f"Created enumerator '{user}' for the demo interviews.")
-    return form, LoadSink(by)
+    return form, LoadSink(by, team)
 
 
 def _already(message: str, if_missing: bool) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 import click
+from sqlalchemy.orm import Session
 
 from app.db import transaction
 from app.demo import GeneratedPanel, read_roster
@@ -68,8 +69,10 @@ def _report_outcome(started: dt.datetime) -> tuple[int, int]:
 class LoadSink:
     """--load: in-process through ``submissions.receive``, one write transaction per interview, as a POST."""
 
-    def __init__(self, by: Actor) -> None:
+    def __init__(self, by: Actor, team: bool = True) -> None:
         self.by = by
+        self.team = team  # file each interview under the enumerator named in it, as a real team's phones would
+        self.members: dict[str, Actor] = {}
 
     def check(self, panel: GeneratedPanel) -> None:
         pass
@@ -81,11 +84,19 @@ class LoadSink:
         for done, (label, xml) in enumerate(batch, start=1):
             try:
                 with transaction(write=True) as session:
-                    demo.store(session, self.by, xml)
+                    demo.store(session, self._filer(session, xml), xml)
             except DomainError as exc:
                 raise click.ClickException(f"{label}: {exc.message}") from exc
             progress(done)
         return 0
+
+    def _filer(self, session: Session, xml: bytes) -> Actor:
+        name = demo.enumerator_of(xml) if self.team else None
+        if not name:
+            return self.by
+        if name not in self.members:
+            self.members[name] = demo.actor(session, name)[0]
+        return self.members[name]
 
     def roster(self) -> Roster | None:
         with transaction() as session:

@@ -142,6 +142,15 @@ def existing(session: Session) -> Existing:
     return Existing(demo_count, session.scalar(others) or 0)
 
 
+def enumerator_of(xml: bytes) -> str | None:
+    """The enumerator a filled instance names (its top-level ``enumerator`` field), if any."""
+    try:
+        node = read_instance(xml).root.child("enumerator")
+    except InstanceError:
+        return None
+    return node.text.strip() or None if node is not None else None
+
+
 def store(session: Session, by: Actor, xml: bytes) -> submissions.Received:
     """One interview, exactly as the OpenRosa endpoint stores a POST: parse, check, record, map."""
     try:

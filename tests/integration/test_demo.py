@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from app.db import transaction
 from app.demo import GeneratedPanel, PanelParams, generate_panel
 from app.ingest.catalogue import read_catalogue
-from app.models import Firm, FirmContact, FirmObservation, FirmRound, Submission, SubmissionVersion, SurveyRound
+from app.models import Firm, FirmContact, FirmObservation, FirmRound, Submission, SubmissionVersion, SurveyRound, User
 from app.services import demo, rounds
 from app.services.catalogue import load_catalogue
 from app.vocab import ParticipantStatus, ProcessingStatus, RoundKind
@@ -97,7 +97,11 @@ def test_load_maps_every_interview_and_the_server_derives_the_designed_money(pre
             )
         }
         devices = set(session.scalars(select(SubmissionVersion.device_id)))
+        filed_by = Counter(session.scalars(select(User.username).join(Submission, Submission.submitter_id == User.id)))
     assert devices == {demo.DEVICE_ID}
+    # Each interview is filed under the enumerator it names, as the team's phones would file it.
+    assert filed_by == Counter(interview.enumerator for interview in interviews)
+    assert len(filed_by) > 2
     assert len(derived) == len(interviews)
     for interview in interviews:
         real, status = derived[(interview.firm.name, interview.round.code)]
@@ -111,7 +115,7 @@ def test_a_second_demo_panel_is_refused_or_skipped(prepared: Flask) -> None:
     again = _invoke(prepared, "--chains", "1", "--firms", "10", "--rounds", "2", "--seed", "2", "--load")
     assert again.exit_code == 1
     assert "already holds a demo panel" in again.output
-    skipped = _invoke(prepared, "--chains", "1", "--firms", "10", "--load", "--if-missing")
+    skipped = _invoke(prepared, "--chains", "1", "--firms", "10", "--load", "--if-missing", "--one-user")
     assert skipped.exit_code == 0 and "Skipped." in skipped.output
     assert _statuses(prepared).total() == len(_same_panel(prepared, chains=1, firms=10, rounds=2).all_interviews())
 
