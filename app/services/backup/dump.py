@@ -40,7 +40,8 @@ def dump_database(session: Session, archive: ArchiveWriter, progress: Progress) 
     entries = {}
     for table in tables:
         entries[table.name] = _dump_table(connection, table, archive)
-        progress(f"  {table.name}: {entries[table.name].rows} rows")
+        if entries[table.name].rows:
+            progress(f"  {table.name}: {entries[table.name].rows} rows")
     blobs = _referenced_blobs(connection, {t.name: t for t in tables})
     return Snapshot(revision, connection.dialect.name, entries, blobs)
 

@@ -98,7 +98,8 @@ def restore_database(session: Session, archive: ArchiveReader, *, force: bool, p
         if (entry := manifest.tables.get(table.name)) is not None:
             later = [c for c in entry.columns if (table.name, c) in deferred]
             pending += _insert_table(connection, table, entry, archive, later)
-            progress(f"  {table.name}: {entry.rows} rows")
+            if entry.rows:
+                progress(f"  {table.name}: {entry.rows} rows")
     for table, column, values in pending:
         _set_later(connection, table, column, values)
     for name, entry in manifest.tables.items():
