@@ -85,7 +85,7 @@ def restore_database(session: Session, archive: ArchiveReader, *, force: bool, p
         raise BackupError(not_empty_message(occupied))
     dropped = schema.drop_everything(connection)
     if dropped:
-        progress(f"Dropped {len(dropped)} tables of the database (--force).")
+        progress(f"Dropped the {len(dropped)} tables that were there ({'--force' if occupied else 'all empty'}).")
     progress(f"Creating the schema at the backup's revision {manifest.alembic_revision}…")
     schema.migrate(connection, manifest.alembic_revision)
     target = {t.name: t for t in schema.reflect(connection)}

@@ -69,7 +69,8 @@ class Manifest:
                     f"backup format version {data.get('format_version')} is not supported "
                     f"(this ChainLift reads version {FORMAT_VERSION}); restore it with the version that wrote it"
                 )
-            data.pop("blob_count", None), data.pop("blob_bytes", None)
+            for derived in ("blob_count", "blob_bytes"):
+                data.pop(derived, None)
             data["tables"] = {name: TableEntry(**entry) for name, entry in data["tables"].items()}
             dt.datetime.fromisoformat(data["created_at"])
             return cls(**data)
