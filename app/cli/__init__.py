@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.cli.backup import backup_command, restore_command
 from app.cli.catalogue import catalogue_cli
 from app.cli.demo import demo_cli
 from app.cli.forms import forms_cli
@@ -30,6 +31,8 @@ def register_commands(app: Flask) -> None:
         jobs_cli,
         demo_cli,
         kobo_cli,
+        backup_command,
+        restore_command,
     )
     for group in groups:
         app.cli.add_command(group)
