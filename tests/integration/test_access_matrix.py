@@ -42,6 +42,7 @@ CLASSES: dict[str, frozenset[str]] = {
 }
 EXACT = {  # endpoint -> class (method-specific entries win)
     ("pages.home", None): PUBLIC,
+    ("health.healthz", None): PUBLIC,
     ("static", None): PUBLIC,
     ("auth.login", None): PUBLIC,
     ("auth.logout", None): PUBLIC,  # ends only the caller's own session, and needs its CSRF token
