@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import NotFoundError
 from app.indicators.catalogue import DISAGGREGATIONS
-from app.models import ChainFunction, IndicatorResult, ReasonCode, UpgradingPractice, ValueChain
+from app.models import ChainFunction, EndMarket, IndicatorResult, ReasonCode, UpgradingPractice, ValueChain
 from app.services.indicators import board
 from app.services.indicators.board import Cell, Grid, RoundInfo, View
 from app.vocab import UpgradingType
@@ -55,6 +55,7 @@ class ChainPage:
     reasons: list[tuple[str, str, Cell | None, Cell | None]] = field(default_factory=list)
     categories: list[tuple[str, Cell | None]] = field(default_factory=list)
     functions: list[tuple[str, str, Cell | None]] = field(default_factory=list)
+    markets: list[tuple[str, str, Cell | None, Cell | None]] = field(default_factory=list)  # tier, names, share, price
     figures: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def at(self, code: str, measure: str, subject: str = "", round_code: str | None = None) -> Cell | None:
@@ -118,9 +119,13 @@ def build(session: Session, chain: ValueChain, round_code: str | None, view: Vie
     ]
     page.reasons = _reasons(session, page)
     page.functions = _functions(session, page)
+    page.markets = _markets(session, page)
     page.figures = {
         **{f"adoption-{t}": _adoption_figure(page, t) for t in TYPES},
         "reasons": _bars(page, page.categories, "Main reason for not adopting, by category"),
+        "markets": _bars(
+            page, [(f"{tier}: {names}", share) for tier, names, share, _ in page.markets], "Sales value by end market"
+        ),
         "returns": _returns_figure(page),
     }
     return page
@@ -177,6 +182,23 @@ def _functions(session: Session, page: ChainPage) -> list[tuple[str, str, Cell |
         .order_by(ChainFunction.value_added_rank)
     )
     return [(code, name, page.at("UPG-16", "share", code)) for code, name in session.execute(stmt)]
+
+
+def _markets(session: Session, page: ChainPage) -> list[tuple[str, str, Cell | None, Cell | None]]:
+    """Per end-market tier: the markets in it, its share of the sales value and its unit price (UPG-18)."""
+    stmt = select(EndMarket.tier, EndMarket.name).where(EndMarket.value_chain_id == page.chain.id)
+    names: dict[int, list[str]] = {}
+    for tier, name in session.execute(stmt.order_by(EndMarket.tier, EndMarket.name)):
+        names.setdefault(tier, []).append(name)
+    return [
+        (
+            f"tier {tier}",
+            ", ".join(markets),
+            page.at("UPG-18", "value_share", f"tier {tier}"),
+            page.at("UPG-18", "unit_price", f"tier {tier}"),
+        )
+        for tier, markets in names.items()
+    ]
 
 
 def _error_bars(cells: list[Cell | None]) -> dict[str, Any]:

@@ -199,10 +199,11 @@ CATALOGUE: tuple[Indicator, ...] = (
         "UPG-18",
         "Unit price by end-market tier",
         "Weighted value / weighted quantity per end-market tier (baseline prices), and the premium over the lowest "
-        "tier (price / lowest-tier price - 1).",
+        "tier (price / lowest-tier price - 1); also the end-market distribution: each tier's share of the weighted "
+        "sales value (a ChainLift addition to the contract).",
         "sale",
         "-",
-        {"unit_price": "currency", "premium": "share"},
+        {"unit_price": "currency", "premium": "share", "value_share": "share"},
         "tier <n>",
     ),
     Indicator(

@@ -89,7 +89,7 @@ def test_a_chain_page_shows_the_apis_numbers_and_draws_its_charts(manager_page: 
     chain = chains(site)[0]
     manager_page.locator(f'.chain-card[data-chain="{chain}"] h2 a').click()
     expect(manager_page.locator("h1")).not_to_have_text("Upgrading at a glance")
-    for chart in ("adoption-process", "adoption-channel", "reasons", "returns"):
+    for chart in ("adoption-process", "adoption-channel", "reasons", "markets", "returns"):
         expect(manager_page.locator(f"#chart-{chart}")).to_have_attribute("data-rendered", "true")
         expect(manager_page.locator(f"#chart-{chart} .main-svg").first).to_be_visible()
     api = {
@@ -99,6 +99,12 @@ def test_a_chain_page_shows_the_apis_numbers_and_draws_its_charts(manager_page: 
     cells = shown_cells(manager_page.locator("main"))
     assert check_against_api(chain, cells, api) > 100
     assert {c["group"] for c in cells} >= {"all", "participant", "comparison"}
+    shares = [
+        float(c["value"])
+        for c in shown_cells(manager_page.locator("#end-market-table"))
+        if c["measure"] == "value_share"
+    ]
+    assert sum(shares) == pytest.approx(1.0)  # the end-market distribution covers all sales
     # Offline-safe: the charts' code came from this server, nothing from a CDN.
     assert requested
     assert all(url.startswith(site.base_url) for url in requested), requested

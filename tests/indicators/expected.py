@@ -306,6 +306,11 @@ def upg18(units: list[Unit], _panel: bool) -> Iterator[Result]:
     for tier, (price, n) in prices.items():
         lowest = prices[min(prices)][0]
         yield "UPG-18", "premium", f"tier {tier}", point(price / lowest - 1 if lowest else None, n)
+    valued = [(MARKETS[m], u.w * val) for u in units for m, _qty, val in u.v.sale_rows]
+    total = sum(v for _, v in valued)
+    for tier in sorted({t for t, _ in valued}):
+        in_tier = [v for t, v in valued if t == tier]
+        yield "UPG-18", "value_share", f"tier {tier}", point(sum(in_tier) / total if total else None, len(in_tier))
 
 
 def returns(units: list[Unit], panel: bool) -> Iterator[Result]:

@@ -50,7 +50,7 @@ MEASURES = {
     "UPG-15": ("share",),
     "UPG-16": ("share", "upgrading_rate", "transition_share"),
     "UPG-17": ("share",),
-    "UPG-18": ("unit_price", "premium"),
+    "UPG-18": ("unit_price", "premium", "value_share"),
     "RET-01": ("difference",),
     "RET-02": ("mean", "median"),
     "RET-03": ("did", "did_associational"),

@@ -47,6 +47,7 @@ class PairBreakdowns:
     financed: dict[Group, Both] = field(default_factory=dict)
     sources: list[tuple[Group, str, Both]] = field(default_factory=list)
     prices: list[tuple[Group, int, dict[str, Both]]] = field(default_factory=list)
+    market_values: list[tuple[Group, int, Both]] = field(default_factory=list)  # sales value per end-market tier
     positions: dict[Group, dict[int, Both]] = field(default_factory=lambda: defaultdict(dict))
     transitions: dict[Group, dict[int, dict[int, Both]]] = field(default_factory=lambda: defaultdict(dict))
     medians: dict[tuple[str, str, str, str, str], tuple[Any, Any, int]] = field(default_factory=dict)
@@ -111,6 +112,9 @@ def _prices(session: Session, facts: TableClause, out: Breakdowns) -> None:
     query = grouped(facts, metrics, facts.c.w, [m.tier], source).where(s.qty > 0, s.value.is_not(None))
     for row in session.execute(query):
         out[pair_of(row)].prices.append(((row.dim, row.grp), row.tier, read_sums(row, ["value", "qty"])))
+    values = grouped(facts, {"value": s.value}, facts.c.w, [m.tier], source).where(s.value.is_not(None))
+    for row in session.execute(values):
+        out[pair_of(row)].market_values.append(((row.dim, row.grp), row.tier, read_sums(row, ["value"])["value"]))
 
 
 def _positions(session: Session, facts: TableClause, out: Breakdowns) -> None:
@@ -224,11 +228,25 @@ def _emit_prices(pair: Pair, data: PairBreakdowns, out: Results) -> None:
             if price.value is not None:
                 prices[(group, weighting)][tier] = (price.value, value.n)
             out.add("UPG-18", "unit_price", f"tier {tier}", group, weighting, "currency", price)
+    _emit_market_shares(data, out)
     for (group, weighting), tiers in prices.items():
         lowest = tiers[min(tiers)][0]
         for tier, (price_value, n) in tiers.items():
             premium = price_value / lowest - 1 if lowest else None
             out.add("UPG-18", "premium", f"tier {tier}", group, weighting, "share", point(premium, n))
+
+
+def _emit_market_shares(data: PairBreakdowns, out: Results) -> None:
+    """UPG-18 value_share: the distribution of (weighted) sales value over end-market tiers; n counts the sales."""
+    totals: dict[Group, list[float]] = defaultdict(lambda: [0.0] * len(WEIGHTINGS))
+    for group, _tier, value in data.market_values:
+        for i in range(len(WEIGHTINGS)):
+            totals[group][i] += value[i].swy
+    for group, tier, value in data.market_values:
+        for i, weighting in enumerate(WEIGHTINGS):
+            total = totals[group][i]
+            part = point(value[i].swy / total if total else None, value[i].n)
+            out.add("UPG-18", "value_share", f"tier {tier}", group, weighting, "share", part)
 
 
 def _emit_positions(pair: Pair, data: PairBreakdowns, out: Results) -> None:
