@@ -87,12 +87,12 @@ def download(name: str, fmt: str) -> Response:
 
         def body() -> Iterator[bytes]:
             with transaction() as session:
-                yield from exports.csv_chunks(columns, exports.rows(session, name, filters, personal))
+                yield from exports.csv_chunks(columns, exports.batches(session, name, filters, personal))
 
         response = Response(stream_with_context(body()), mimetype="text/csv")
     else:
         with transaction() as session:
-            workbook = exports.xlsx_file(name, columns, exports.rows(session, name, filters, personal))
+            workbook = exports.xlsx_file(name, columns, exports.batches(session, name, filters, personal))
         response = Response(_chunks_of(workbook), mimetype=XLSX, direct_passthrough=True)
         response.call_on_close(workbook.close)  # also when the download is abandoned before it starts
     response.headers["Content-Disposition"] = f'attachment; filename="{attachment}"'

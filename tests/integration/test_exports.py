@@ -171,7 +171,7 @@ def test_only_admins_get_personal_data(panel: Flask, factory: Factory) -> None:
             for code, c in session.execute(select(Firm.panel_code, FirmContact).join(FirmContact))
         }
     firms = read_csv(admin, "/dashboard/exports/firms.csv?personal=1")
-    assert PERSONAL <= set(firms[0])
+    assert set(firms[0]) >= PERSONAL
     for row in firms:
         name, owner, phone, lat = contacts[row["panel_code"]]
         assert (row["firm_name"], row["owner_name"]) == (name or "", owner or "")
@@ -199,7 +199,8 @@ def test_formula_like_text_is_neutralised_and_numbers_stay_numbers(panel: Flask,
     assert firm_row["admin1"] == '\'=HYPERLINK("http://evil.example","click")'
     assert firm_row["admin2"] == "'@SUM(A1:A9)"
     obs_row = next(r for r in read_csv(client, "/dashboard/exports/observations.csv") if r["panel_code"] == panel_code)
-    assert obs_row["scale_unit"] == "'-2+3" and obs_row["net_income"] == "-125.50"
+    assert obs_row["scale_unit"] == "'-2+3"
+    assert Decimal(obs_row["net_income"]) == Decimal("-125.50")  # a number, not neutralised text
 
     response = client.get("/dashboard/exports/firms.xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(response.get_data())).worksheets[0]
@@ -298,7 +299,8 @@ def test_long_tables_go_on_to_a_next_sheet(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(writers, "XLSX_MAX_ROWS", 4)
     columns = (writers.Column("n", writers.Kind.NUMBER), writers.Column("t"))
     target = io.BytesIO()
-    assert writers.write_xlsx(target, "rows", columns, [(i, f"r{i}") for i in range(7)]) == 7
+    batches = writers.batched(((i, f"r{i}") for i in range(7)), size=3)
+    assert writers.write_xlsx(target, "rows", columns, batches) == 7
     book = openpyxl.load_workbook(target)
     assert book.sheetnames == ["rows", "rows (2)", "rows (3)"]
     values = [row for ws in book.worksheets for row in ws.iter_rows(min_row=2, values_only=True)]

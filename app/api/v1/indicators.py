@@ -65,7 +65,7 @@ class IndicatorsCsv(MethodView):
 
         def rows() -> Iterator[bytes]:
             with transaction() as session:
-                yield from csv_chunks(indicators.COLUMNS, indicators.rows(session, args))
+                yield from csv_chunks(indicators.COLUMNS, indicators.batches(session, args))
 
         response = Response(stream_with_context(rows()), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="indicators.csv"'

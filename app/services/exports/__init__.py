@@ -22,14 +22,16 @@ from app.errors import InvalidError
 from app.indicators.catalogue import DISAGGREGATIONS
 from app.services.exports import indicators
 from app.services.exports.tables import TABLES, scope
-from app.services.exports.writers import Column, Kind, csv_chunks, neutralise, write_xlsx
+from app.services.exports.writers import Batch, Column, Kind, csv_chunks, neutralise, write_xlsx
 
 __all__ = [
     "EXPORTS",
     "FORMATS",
+    "Batch",
     "Column",
     "Filters",
     "Kind",
+    "batches",
     "columns",
     "count",
     "csv_chunks",
@@ -37,7 +39,6 @@ __all__ = [
     "filters_of",
     "has_personal_data",
     "neutralise",
-    "rows",
     "validate",
     "xlsx_file",
 ]
@@ -89,11 +90,11 @@ def count(session: Session, name: str, filters: Filters) -> int:
     return table.count(session, _scope(session, name, filters))
 
 
-def rows(session: Session, name: str, filters: Filters, personal: bool = False) -> Iterator[Sequence[Any]]:
-    """The export's rows in a stable order, fetched from the database a batch at a time."""
+def batches(session: Session, name: str, filters: Filters, personal: bool = False) -> Iterator[Batch]:
+    """The export's rows in a stable order, in batches, fetched from the database a batch at a time."""
     if name == "indicators":
-        return indicators.rows(session, filters.indicator_args())
-    return TABLES[name].rows(session, personal, _scope(session, name, filters))
+        return indicators.batches(session, filters.indicator_args())
+    return TABLES[name].batches(session, personal, _scope(session, name, filters))
 
 
 def _scope(session: Session, name: str, filters: Filters) -> Any:
@@ -106,7 +107,7 @@ def filename(name: str, fmt: str, personal: bool, day: dt.date) -> str:
     return f"chainlift-{name}{marker}-{day.isoformat()}.{fmt}"
 
 
-def xlsx_file(name: str, columns: Sequence[Column], data: Iterable[Sequence[Any]]) -> IO[bytes]:
+def xlsx_file(name: str, columns: Sequence[Column], data: Iterable[Batch]) -> IO[bytes]:
     """The workbook in an anonymous temporary file (gone once closed), rewound for streaming."""
     target = tempfile.TemporaryFile(prefix="chainlift-export-", suffix=".xlsx")  # noqa: SIM115 - the caller closes it
     try:

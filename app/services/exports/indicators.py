@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.services.exports.writers import Column, Kind
+from app.services.exports.writers import Batch, Column, Kind, batched
 from app.services.indicators import read
 
 N, B, DT = Kind.NUMBER, Kind.BOOL, Kind.DATETIME
@@ -27,10 +27,10 @@ KINDS = {
 COLUMNS = tuple(Column(name, KINDS.get(name, Kind.TEXT)) for name in read.COLUMNS)
 
 
-def rows(session: Session, args: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
-    """Every matching result in id order, a batch at a time (``read.iter_results``), as tuples in COLUMNS order."""
-    for item in read.iter_results(session, args):
-        yield tuple(item[name] for name in read.COLUMNS)
+def batches(session: Session, args: Mapping[str, Any]) -> Iterator[Batch]:
+    """Every matching result in id order (``read.iter_results`` reads them a batch at a time), as rows in COLUMNS
+    order, in batches."""
+    return batched(tuple(item[name] for name in read.COLUMNS) for item in read.iter_results(session, args))
 
 
 def count(session: Session, args: Mapping[str, Any]) -> int:
