@@ -179,8 +179,8 @@ def test_only_admins_get_personal_data(panel: Flask, factory: Factory) -> None:
         assert (float(row["gps_lat"]) if row["gps_lat"] else None) == lat
     sheet = read_xlsx(admin, "/dashboard/exports/observations.xlsx?personal=1")
     assert {r["owner_name"] for r in sheet} <= {c[1] for c in contacts.values()}
-    response = admin.get("/dashboard/exports/firms.csv?personal=1")
-    assert "with-personal-data" in response.headers["Content-Disposition"]
+    with admin.get("/dashboard/exports/firms.csv?personal=1") as response:
+        assert "with-personal-data" in response.headers["Content-Disposition"]
 
 
 def test_formula_like_text_is_neutralised_and_numbers_stay_numbers(panel: Flask, factory: Factory) -> None:

@@ -260,11 +260,12 @@ class Table:
         """Every row in a stable order, in batches of ``YIELD_PER`` (a server-side cursor on PostgreSQL)."""
         columns, stmt = self.build(personal and self.has_personal_data, where)
         found = [(i, self._lookup(session, c.name)) for i, c in enumerate(columns) if c.name in self.lookups]
-        for partition in session.connection().execute(stmt.execution_options(yield_per=YIELD_PER)).partitions():
-            batch: Batch = list(zip(*partition, strict=True))
-            for i, mapping in found:
-                batch[i] = tuple(map(mapping.get, batch[i]))
-            yield batch
+        with session.connection().execute(stmt.execution_options(yield_per=YIELD_PER)) as result:
+            for partition in result.partitions():  # an abandoned download closes the cursor too (GeneratorExit)
+                batch: Batch = list(zip(*partition, strict=True))
+                for i, mapping in found:
+                    batch[i] = tuple(map(mapping.get, batch[i]))
+                yield batch
 
     @staticmethod
     def _lookup(session: Session, name: str) -> dict[Any, Any]:
