@@ -306,3 +306,12 @@ def test_long_tables_go_on_to_a_next_sheet(monkeypatch: pytest.MonkeyPatch) -> N
     values = [row for ws in book.worksheets for row in ws.iter_rows(min_row=2, values_only=True)]
     assert values == [(i, f"r{i}") for i in range(7)]
     assert [ws["A1"].value for ws in book.worksheets] == ["n", "n", "n"]
+
+
+def test_the_readme_documents_the_column_order() -> None:
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    for name in exports.EXPORTS:
+        assert f"`{name}`: " + ", ".join(c.name for c in exports.columns(name)) in text
+    personal = exports.columns("firms", personal=True)[len(exports.columns("firms")) :]
+    assert personal == exports.columns("observations", personal=True)[len(exports.columns("observations")) :]
+    assert "end with: " + ", ".join(c.name for c in personal) in text
