@@ -124,6 +124,9 @@ class Builder:
             last = min(first + BATCH // per + 1, -(-decisions // per))
             self._insert(first, last, decisions)
             self.observations = last
+        # Fresh statistics, as autovacuum would leave them, so that it does not run during the measurement.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE" if self.engine.dialect.name == "postgresql" else "ANALYZE")
 
     def _insert(self, first: int, last: int, limit: int) -> None:
         firms, firm_rounds, subs, obs, decs, reasons = [], [], [], [], [], []
