@@ -5,8 +5,6 @@ Results are computed by the aggregation jobs, never per request: reading them co
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,10 +28,10 @@ from app.schemas.indicators_api import (
     JobsOut,
     StatusOut,
 )
+from app.services.exports import csv_chunks, indicators
 from app.services.indicators import read, status
 
 TAG = "indicators"
-CSV_INJECTION = ("=", "+", "-", "@", "\t", "\r")
 
 blp = Blueprint(
     "indicators", __name__, url_prefix="/indicators", description="Upgrading indicators (admins and managers)."
@@ -65,35 +63,13 @@ class IndicatorsCsv(MethodView):
         with transaction() as session:
             read.results_query(session, args)  # unknown chain, round or code: a 404 problem before streaming
 
-        def rows() -> Iterator[str]:
-            buffer = io.StringIO()
-            writer = csv.writer(buffer)
-            writer.writerow(read.COLUMNS)
+        def rows() -> Iterator[bytes]:
             with transaction() as session:
-                for n, item in enumerate(read.iter_results(session, args), start=1):
-                    writer.writerow([_cell(item[c]) for c in read.COLUMNS])
-                    if n % 1000 == 0:
-                        yield buffer.getvalue()
-                        buffer.seek(0)
-                        buffer.truncate()
-            yield buffer.getvalue()
+                yield from csv_chunks(indicators.COLUMNS, indicators.batches(session, args))
 
         response = Response(stream_with_context(rows()), mimetype="text/csv")
         response.headers["Content-Disposition"] = 'attachment; filename="indicators.csv"'
         return response
-
-
-def _cell(value: object) -> object:
-    """Numbers as they are; text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(CSV_INJECTION):
-        return "'" + value
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value
 
 
 @blp.route("/catalogue", tags=[TAG])
