@@ -11,10 +11,18 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy.stats import t as student_t
-
 Z95 = 1.959964
 CONFIDENCE = 0.95
+
+
+def t_quantile(df: float) -> float:
+    """The two-sided 95% quantile of Student's t on ``df`` (real-valued) degrees of freedom.
+
+    scipy is imported on first use: web processes, which never compute an interval, do not load it.
+    """
+    from scipy.special import stdtrit  # noqa: PLC0415 - see above
+
+    return float(stdtrit(df, 0.5 + CONFIDENCE / 2))
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,7 @@ def mean(values: Sequence[float], weights: Sequence[float] | None = None) -> Mea
     if n_eff <= 1:
         return Mean(m, len(values), n_eff, math.nan, None)
     variance = sum(wi * (x - m) ** 2 for x, wi in zip(values, w, strict=True)) / total * n_eff / (n_eff - 1)
-    half = student_t.ppf(0.5 + CONFIDENCE / 2, n_eff - 1) * math.sqrt(variance / n_eff)
+    half = t_quantile(n_eff - 1) * math.sqrt(variance / n_eff)
     return Mean(m, len(values), n_eff, variance, Interval(m - half, m + half))
 
 
@@ -116,7 +124,7 @@ def mean_difference(first: Mean, second: Mean) -> Difference | None:
     if se == 0:
         return Difference(d, 0.0, None, Interval(d, d))
     df = (v1 + v2) ** 2 / (v1 * v1 / (first.n_eff - 1) + v2 * v2 / (second.n_eff - 1))
-    half = student_t.ppf(0.5 + CONFIDENCE / 2, df) * se
+    half = t_quantile(df) * se
     return Difference(d, se, df, Interval(d - half, d + half))
 
 

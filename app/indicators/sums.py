@@ -10,9 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.special import stdtrit
-
-from app.indicators.stats import CONFIDENCE, Interval, wilson
+from app.indicators.stats import Interval, t_quantile, wilson
 
 SUPPRESS_BELOW = 30  # indicators.md §1: a result whose n < 30 is flagged suppressed
 
@@ -68,11 +66,6 @@ class Estimate:
         return self.n < SUPPRESS_BELOW
 
 
-def _t_quantile(df: float) -> float:
-    """The 97.5% quantile of Student's t on ``df`` (real-valued) degrees of freedom."""
-    return float(stdtrit(df, 0.5 + CONFIDENCE / 2))
-
-
 def _finite(x: float) -> float | None:
     return None if math.isnan(x) or math.isinf(x) else x
 
@@ -116,7 +109,7 @@ def mean(sums: Sums, scale: float = 1.0) -> Estimate:
     m, n_eff, variance = sums.mean, sums.n_eff, sums.variance
     if math.isnan(variance):
         return Estimate(m * scale, None, None, sums.n, n_eff)
-    half = _t_quantile(n_eff - 1) * math.sqrt(variance / n_eff)
+    half = t_quantile(n_eff - 1) * math.sqrt(variance / n_eff)
     return Estimate(m * scale, (m - half) * scale, (m + half) * scale, sums.n, n_eff)
 
 
@@ -134,7 +127,7 @@ def mean_difference(first: Sums, second: Sums) -> Estimate:
     if se == 0:
         return Estimate(d, d, d, n, n_eff)
     df = (v1 + v2) ** 2 / (v1 * v1 / (first.n_eff - 1) + v2 * v2 / (second.n_eff - 1))
-    half = _t_quantile(df) * se
+    half = t_quantile(df) * se
     return Estimate(d, d - half, d + half, n, n_eff)
 
 
