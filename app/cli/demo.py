@@ -33,10 +33,27 @@ PROGRESS_EVERY = 500
 
 
 @demo_cli.command("generate")
-@click.option("--chains", type=int, default=9, show_default=True, help="Value chains, sectors taken in turn.")
-@click.option("--firms", type=int, default=300, show_default=True, help="Firms per chain at baseline (drawn ± spread).")
-@click.option("--spread", type=float, default=0.15, show_default=True, help="0 = exactly --firms per chain.")
-@click.option("--rounds", "round_count", type=int, default=3, show_default=True, help="Baseline + follow-ups (≥ 2).")
+@click.option(
+    "--chains", type=click.IntRange(min=1), default=9, show_default=True, help="Value chains, sectors taken in turn."
+)
+@click.option(
+    "--firms",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    help="Firms per chain at baseline (drawn ± spread).",
+)
+@click.option(
+    "--spread", type=click.FloatRange(0, 0.9), default=0.15, show_default=True, help="0 = exactly --firms per chain."
+)
+@click.option(
+    "--rounds",
+    "round_count",
+    type=click.IntRange(min=2),
+    default=3,
+    show_default=True,
+    help="Baseline + follow-ups (≥ 2).",
+)
 @click.option("--seed", type=int, default=1, show_default=True, help="The same seed gives the same panel.")
 @click.option(
     "--effect",
@@ -62,7 +79,13 @@ PROGRESS_EVERY = 500
     "under --user.",
 )
 @click.option("--password-env", help="--submit: environment variable holding the user's password.")
-@click.option("--clients", type=int, default=4, show_default=True, help="--submit: concurrent connections.")
+@click.option(
+    "--clients",
+    type=click.IntRange(min=1, max=64),
+    default=4,
+    show_default=True,
+    help="--submit: concurrent connections.",
+)
 @click.option("--form-id", default="mse_survey", show_default=True, help="The form the instances fill.")
 @click.option("--if-missing", is_flag=True, help="Skip (and succeed) if a demo panel is already stored.")
 @friendly_errors
