@@ -45,7 +45,7 @@ def baseline_instance(app: Flask, tmp_path: Path) -> bytes:
     ):
         result = runner.invoke(args=args)
         assert result.exit_code == 0, result.output
-    return sorted((tmp_path / "R0").glob("*.xml"))[0].read_bytes()
+    return min((tmp_path / "R0").glob("*.xml")).read_bytes()
 
 
 def with_values(xml: bytes, number: int, **fields: str) -> bytes:
