@@ -17,8 +17,8 @@ from app.config import Settings
 from tests import conftest
 from tests.faults.checks import blob_files, problems, stored
 from tests.faults.outage import postgres_down, sqlite_locked
-from tests.faults.survey import Instance, baseline_interviews, with_attachments
-from tests.helpers import MadeUser
+from tests.faults.survey import Instance, baseline_interviews, conflicting, with_attachments
+from tests.helpers import MadeUser, submit
 from tests.live import running_server
 
 OPENROSA = "{http://openrosa.org/http/response}"
@@ -83,3 +83,18 @@ def test_an_outage_gets_503_with_an_openrosa_message_stores_nothing_and_retries_
         retried = _post_all(server.base, enumerators, during)
     assert [r.status_code for r in retried] == [201] * len(during)
     assert problems(app, before + during, settings.media_root) == []
+
+
+def test_a_refused_submission_leaves_none_of_its_files(
+    app: Flask, settings: Settings, enumerators: list[MadeUser]
+) -> None:
+    """A conflicting copy (409) brings a file nobody else has: the blob written before the refusal goes again."""
+    first = with_attachments(1)[0]
+    client, prefix = app.test_client(), enumerators[0].prefix
+    assert submit(client, prefix, first.xml, first.files).status_code == 201
+    media = blob_files(settings.media_root)
+    other = conflicting(first)
+    refused = submit(client, prefix, other.xml, {name: b"other bytes " + data for name, data in first.files.items()})
+    assert refused.status_code == 409
+    assert blob_files(settings.media_root) == media
+    assert problems(app, [first], settings.media_root) == []
