@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import requests
@@ -60,20 +60,19 @@ class Server:
         while True:
             try:
                 requests.get(self.base + "/", timeout=5)
-                return
             except requests.RequestException:
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     self.stop()
                     raise RuntimeError("gunicorn did not start") from None
                 time.sleep(0.1)
+            else:
+                return
 
     def kill(self) -> None:
         """SIGKILL the whole server, as a crash or the OOM killer would: no worker finishes its request."""
         if self.process is not None:
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self.process.wait()
             self.process = None
 
@@ -82,14 +81,10 @@ class Server:
             return
         pid = self.process.pid
         self.process.terminate()
-        try:
+        with suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        try:  # anything of the group still there (a hung master, workers that outlived it)
+        with suppress(ProcessLookupError):  # what is left of the group (a hung master, orphaned workers)
             os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
         self.process = None
 

@@ -84,7 +84,7 @@ def by_instance(instances: Iterable[Instance]) -> Mapping[str, Instance]:
     return {instance.instance_id: instance for instance in instances}
 
 
-IndicatorKey = tuple[int, int, str, str, str, str, str, str]  # chain, round, code, measure, subject, by, group, weighting
+IndicatorKey = tuple[int, int, str, str, str, str, str, str]  # chain, round, then KEY_COLUMNS[2:]
 IndicatorValue = tuple[float | None, float | None, float | None, int]  # value, ci_low, ci_high, n
 KEY_COLUMNS = ("chain", "round", "code", "measure", "subject", "disaggregation", "group_value", "weighting")
 
@@ -114,7 +114,7 @@ def recomputed_indicators(app: Flask) -> dict[IndicatorKey, IndicatorValue]:
         computed = read_pairs(session, pairs_to_compute(session))
     keys, values = KEY_COLUMNS[2:], ("value", "ci_low", "ci_high", "n")
     return {
-        (c.chain_id, c.round_id, *(row[k] for k in keys)): tuple(row[v] for v in values)  # type: ignore[misc]
+        (c.chain_id, c.round_id, *(row[k] for k in keys)): tuple(row[v] for v in values)
         for c in computed
         for row in c.rows
     }

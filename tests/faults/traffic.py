@@ -52,9 +52,7 @@ class Outcome:
         return self.answers[-1] if self.answers else None
 
 
-def plan(
-    instances: Sequence[Instance], resubmit_share: float, conflict_share: float, rng: random.Random
-) -> list[Post]:
+def plan(instances: Sequence[Instance], resubmit_share: float, conflict_share: float, rng: random.Random) -> list[Post]:
     """Posts for ``instances`` plus copies: ``resubmit_share`` and ``conflict_share`` of all posts."""
     total = round(len(instances) / (1 - resubmit_share - conflict_share))
     resubmitted = rng.sample(range(len(instances)), round(total * resubmit_share))
@@ -63,8 +61,7 @@ def plan(
     for n, i in enumerate(resubmitted):
         racing = n % 2 == 0
         keyed.append((i + 0.5 if racing else i + rng.randint(20, 300) + 0.6, i, Kind.RESUBMIT, instances[i]))
-    for i in conflicted:
-        keyed.append((i + rng.randint(20, 300) + 0.7, i, Kind.CONFLICT, conflicting(instances[i])))
+    keyed += [(i + rng.randint(20, 300) + 0.7, i, Kind.CONFLICT, conflicting(instances[i])) for i in conflicted]
     keyed.sort(key=lambda k: k[0])
     seq_of_new = {origin: seq for seq, (_, origin, kind, _) in enumerate(keyed) if kind is Kind.NEW}
     posts = []
