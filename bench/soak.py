@@ -144,7 +144,7 @@ def crash(app: Flask, settings: Settings, users: list[MadeUser], args: argparse.
         burst.start()
         kills = 0
         for n in range(1, args.kills + 1):
-            while burst.is_alive() and acknowledged(posts, clients.outcomes) < n / (args.kills + 1) * len(posts):
+            while burst.is_alive() and clients.acknowledged() < n / (args.kills + 1) * len(posts):
                 time.sleep(0.05)
             if not burst.is_alive():
                 break
@@ -188,10 +188,6 @@ def crash(app: Flask, settings: Settings, users: list[MadeUser], args: argparse.
     show("Crash", report)
     keys = ("never acknowledged", "acknowledged but missing", "duplicates found", "stored wrong (XML or files)")
     return all(report[k] == 0 for k in (*keys, "indicator rows differing from a clean recompute"))
-
-
-def acknowledged(posts: Sequence[Post], outcomes: dict[int, Outcome]) -> int:
-    return sum(1 for p in posts if any(a in ACKNOWLEDGED for a in outcomes[p.seq].answers))
 
 
 def show(title: str, report: dict[str, object]) -> None:

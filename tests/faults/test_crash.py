@@ -16,7 +16,7 @@ from app.config import Settings
 from tests.faults.checks import differences, pending_marks, problems, recomputed_indicators, stored_indicators
 from tests.faults.processes import JobWorker
 from tests.faults.survey import baseline_interviews, with_attachments
-from tests.faults.traffic import ACKNOWLEDGED, Clients, Outcome, Post, Retry, plan
+from tests.faults.traffic import ACKNOWLEDGED, Clients, Retry, plan
 from tests.helpers import MadeUser
 from tests.indicators.worker import wait_for
 from tests.live import Server
@@ -26,11 +26,8 @@ CLIENTS = 8
 KILLS_AT = (0.15, 0.35, 0.55, 0.75)  # share of the posts acknowledged when the server and the worker are killed
 
 
-def _reached(posts: list[Post], outcomes: dict[int, Outcome], share: float) -> Callable[[], bool]:
-    """Whether ``share`` of the posts have been acknowledged at least once."""
-    return lambda: (
-        sum(1 for p in posts if any(a in ACKNOWLEDGED for a in outcomes[p.seq].answers)) >= share * len(posts)
-    )
+def _reached(clients: Clients, share: float, total: int) -> Callable[[], bool]:
+    return lambda: clients.acknowledged() >= share * total
 
 
 @pytest.mark.timeout(600)
@@ -50,7 +47,7 @@ def test_killed_server_and_worker_lose_nothing_acknowledged_and_indicators_catch
         burst.start()
         kills = 0
         for share in KILLS_AT:
-            wait_for(_reached(posts, clients.outcomes, share), 300, f"{share:.0%} acknowledged")
+            wait_for(_reached(clients, share, len(posts)), 300, f"{share:.0%} acknowledged")
             server.kill()
             worker.kill()
             kills += 1

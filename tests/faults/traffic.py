@@ -144,6 +144,10 @@ class Clients:
             time.sleep(retry.pause)
             self._hang_up()
 
+    def acknowledged(self) -> int:
+        """Posts acknowledged at least once so far; may be called while ``run`` goes on in another thread."""
+        return sum(1 for o in list(self.outcomes.values()) if any(a in ACKNOWLEDGED for a in o.answers))
+
     def run(self, posts: Sequence[Post], retry: Retry | None = None) -> dict[int, Outcome]:
         """Send every post with ``count`` threads; without ``retry``, each is sent once."""
         for post in posts:
