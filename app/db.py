@@ -6,7 +6,9 @@ import datetime as dt
 import enum
 import fcntl
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from decimal import Decimal
@@ -25,8 +27,10 @@ from sqlalchemy import (
     TypeDecorator,
     create_engine,
     event,
+    make_url,
 )
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -90,7 +94,7 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     """Durable, concurrent SQLite: WAL with a full fsync per commit, foreign keys, and real BEGINs.
 
     pysqlite's own transaction handling is switched off so that SQLAlchemy emits BEGIN itself; a writing
@@ -105,7 +109,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -114,10 +118,17 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def sqlite_busy_timeout(url: str) -> float:
+    """Seconds a SQLite writer waits for the lock: the URL's ``?timeout=`` if given, else 30."""
+    raw = make_url(url).query.get("timeout")
+    return float(raw if isinstance(raw, str) else raw[0]) if raw else SQLITE_BUSY_TIMEOUT_MS / 1000
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _configure_sqlite(engine)
+        timeout = sqlite_busy_timeout(url)
+        engine = create_engine(url, connect_args={"timeout": timeout})
+        _configure_sqlite(engine, int(timeout * 1000))
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -125,7 +136,7 @@ def make_engine(url: str) -> Engine:
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
-        app.extensions["sqlite_writers"] = WriterQueue(str(engine.url.database))
+        app.extensions["sqlite_writers"] = WriterQueue(str(engine.url.database), sqlite_busy_timeout(str(engine.url)))
     app.extensions["sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
 
@@ -147,31 +158,59 @@ def get_session() -> Session:
 
 
 class WriterQueue:
-    """Queues SQLite writers of every process and thread on a lock file, in the kernel.
+    """Queues SQLite writers of every process and thread, without SQLite's busy polling.
 
     SQLite's own busy handler polls with sleeps of up to 100 ms, so writers that collide under load wait far
-    longer than the write takes. Blocking on ``flock`` wakes the next writer as soon as the previous commits.
-    Each thread holds its own descriptor: flock conflicts between descriptors, also inside one process.
+    longer than the write takes. Threads of a process queue on a lock that wakes the next one as soon as the
+    previous commits; the one thread of each process at the head of its queue then takes a lock file (flock)
+    shared by the processes. Both waits are bounded by the busy timeout, so that a lock held elsewhere (a stuck
+    writer, a long migration) fails each request after that time, as SQLite would, instead of stacking them.
     """
 
-    def __init__(self, database_path: str) -> None:
+    def __init__(self, database_path: str, timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000) -> None:
         self.path = f"{database_path}.writers"
-        self._local = threading.local()
+        self.timeout = timeout
+        self._pid, self._threads = os.getpid(), threading.Lock()
+        self._fd: int | None = None
 
-    def _fd(self) -> int:
-        fd: int | None = getattr(self._local, "fd", None)
-        if fd is None:
-            fd = self._local.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        return fd
+    def _queue(self) -> threading.Lock:
+        if self._pid != os.getpid():  # a forked child: its own queue and descriptor (flock is per descriptor)
+            self._pid, self._threads, self._fd = os.getpid(), threading.Lock(), None
+        return self._threads
+
+    def _file(self) -> int:
+        if self._fd is None:  # one descriptor per process, used by one thread at a time (under the queue)
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
 
     @contextmanager
     def turn(self) -> Iterator[None]:
-        fd = self._fd()
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        deadline = time.monotonic() + self.timeout
+        queue = self._queue()
+        if not queue.acquire(timeout=self.timeout):
+            raise _locked()
         try:
-            yield
+            fd = self._file()
+            pause = 0.0001
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise _locked() from None
+                    time.sleep(pause)  # only this process's head of queue polls, briefly
+                    pause = min(pause * 2, 0.001)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            queue.release()
+
+
+def _locked() -> OperationalError:
+    return OperationalError("waiting for the SQLite write lock", None, sqlite3.OperationalError("database is locked"))
 
 
 @contextmanager

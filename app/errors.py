@@ -27,3 +27,9 @@ class NotFoundError(DomainError):
 
 class ConflictError(DomainError):
     status = 409
+
+
+class UnavailableError(DomainError):
+    """Not now: the same request may succeed later (answered 503)."""
+
+    status = 503

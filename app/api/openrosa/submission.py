@@ -2,17 +2,18 @@
 
 Order of work for a POST, so that a 201/202 always means everything is durably stored:
 1. parse the instance (pure);
-2. write the attachment parts the instance refers to into the blob store, fsynced, outside any transaction
-   (a part the form turns out not to declare leaves an unreferenced blob, nothing more);
+2. write the attachment parts the instance refers to into the blob store, fsynced, outside any transaction;
 3. check the form and record the rows in one write transaction; a race between identical POSTs ends in the
    UNIQUE constraint, and the loser simply runs again and sees the winner's row.
+If the transaction did not commit (refused, conflict, database unavailable), the blobs this request created are
+removed again: nothing is half-written. Only when the commit itself failed, whose outcome is unknown, they stay.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest
 
@@ -24,7 +25,7 @@ from app.db import transaction
 from app.errors import InvalidError
 from app.ingest.instance import Instance, InstanceError, read_instance
 from app.services import forms, submissions
-from app.services.blobs import BlobStore
+from app.services.blobs import BlobStore, Claims
 from app.services.submissions import IncomingFile
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,13 @@ def _xml_part(body: Body) -> bytes:
     return data
 
 
-def _store_parts(body: Body, names: set[str]) -> dict[str, IncomingFile]:
+def _store_parts(body: Body, names: set[str], claims: Claims) -> dict[str, IncomingFile]:
     store: BlobStore = current_app.extensions["blobs"]
     stored: dict[str, IncomingFile] = {}
     for part in body.parts:
         if part.name == XML_PART or part.name not in names or part.name in stored:
             continue  # Collect sends every file in the instance folder; only referenced ones are kept
-        ref = store.put_stream(part.body)
+        ref = store.put_stream(part.body, claims)
         stored[part.name] = IncomingFile(ref.sha256, ref.size, part.content_type)
     return stored
 
@@ -66,24 +67,34 @@ def _store_parts(body: Body, names: set[str]) -> dict[str, IncomingFile]:
 @login_required
 def submission_post() -> Response:
     forms.check_collects(current_user())  # before the body is read: a manager's upload is refused unread
-    with parse_body() as body:
-        xml = _xml_part(body)
-        part_names = {part.name for part in body.parts if part.name != XML_PART}
-        try:
-            instance = read_instance(xml)
-            mentioned = instance.mentioned_files(part_names)
-        except InstanceError as exc:
-            raise InvalidError(str(exc)) from exc
-        files = _store_parts(body, mentioned)
-    return _success(_record(instance, xml, files))
+    claims = Claims()
+    try:
+        with parse_body() as body:
+            xml = _xml_part(body)
+            part_names = {part.name for part in body.parts if part.name != XML_PART}
+            try:
+                instance = read_instance(xml)
+                mentioned = instance.mentioned_files(part_names)
+            except InstanceError as exc:
+                raise InvalidError(str(exc)) from exc
+            files = _store_parts(body, mentioned, claims)
+        received = _record(instance, xml, files)
+    except BaseException:
+        if not g.get("submission_committing"):
+            claims.discard()
+        raise
+    finally:
+        claims.release()
+    return _success(received)
 
 
 def _record(instance: Instance, xml: bytes, files: dict[str, IncomingFile]) -> submissions.Received:
     """The write transaction, run again if an identical POST won a race for the same instanceID."""
     for attempt in range(RACE_RETRIES):
+        g.submission_committing = False
         try:
             with transaction(write=True) as session:
-                return submissions.receive(
+                received = submissions.receive(
                     session,
                     actor=current_user(),
                     instance=instance,
@@ -92,10 +103,13 @@ def _record(instance: Instance, xml: bytes, files: dict[str, IncomingFile]) -> s
                     device_id=_clip(request.args.get("deviceID"), 255),
                     user_agent=_clip(request.user_agent.string, 500),
                 )
+                g.submission_committing = True  # from here on, whether it committed is the database's answer
         except IntegrityError:
             if attempt == RACE_RETRIES - 1:
                 raise
             log.info("instance %s raced an identical POST; retrying", instance.instance_id)
+        else:
+            return received
     raise AssertionError("unreachable")
 
 
