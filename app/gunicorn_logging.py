@@ -1,4 +1,5 @@
-"""gunicorn's access log without secrets: app-user tokens travel in URLs (/key/<token>/...) and are masked."""
+"""gunicorn's access log without secrets: app-user keys (/key/<token>/…) and KoBo hook tokens (/kobo/hook/<token>)
+travel in URLs and are masked."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-TOKEN_IN_PATH = re.compile(r"/key/[^/?\s]+")
+TOKEN_IN_PATH = re.compile(r"/(key|kobo/hook)/[^/?\s]+")
 
 
 def mask(text: str) -> str:
-    return TOKEN_IN_PATH.sub("/key/***", text)
+    return TOKEN_IN_PATH.sub(r"/\1/***", text)
 
 
 class MaskingLogger(Logger):  # type: ignore[misc]
