@@ -22,9 +22,14 @@ def test_a_migrated_reachable_database_is_healthy(client: FlaskClient) -> None:
 
 
 def test_a_database_behind_the_code_is_unhealthy(app: Flask, client: FlaskClient) -> None:
+    stamp = text("UPDATE alembic_version SET version_num = :v")
     with app.app_context(), transaction(write=True) as session:
-        session.execute(text("UPDATE alembic_version SET version_num = 'ea58a63a8ed1'"))
-    answer = client.get("/healthz")
+        session.execute(stamp, {"v": "ea58a63a8ed1"})
+    try:
+        answer = client.get("/healthz")
+    finally:  # the PostgreSQL test database is shared by the session's tests: put the real revision back
+        with app.app_context(), transaction(write=True) as session:
+            session.execute(stamp, {"v": head_revision()})
     assert answer.status_code == 503
     assert answer.json is not None
     assert answer.json["schema"] == "ea58a63a8ed1"
