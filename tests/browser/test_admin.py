@@ -37,7 +37,7 @@ def unique(prefix: str) -> str:
 def test_every_admin_page_opens_from_the_index(admin_page: Page, site: Site) -> None:
     admin_page.get_by_role("link", name="Admin").click()
     expect(admin_page.get_by_role("heading", name="Administration")).to_be_visible()
-    for heading in ("Users and roles", "Forms", "Catalogue", "Job status"):
+    for heading in ("Users and roles", "Forms", "Catalogue", "Job status", "Audit log"):
         admin_page.goto(site.url("/dashboard/admin/"))
         admin_page.get_by_role("link", name=heading, exact=True).click()
         expect(admin_page.get_by_role("heading", level=1)).to_have_text(heading)
