@@ -18,7 +18,7 @@ from app.db import transaction
 from app.errors import DomainError
 from app.indicators.catalogue import CATALOGUE, DISAGGREGATIONS
 from app.models import SurveyRound, ValueChain
-from app.services import exports
+from app.services import audit, exports
 
 bp = Blueprint("exports", __name__, url_prefix="/dashboard/exports")
 guard(bp, STAFF)
@@ -76,11 +76,17 @@ def download(name: str, fmt: str) -> Response:
     if personal and not viewer().is_admin:
         abort(403, description=PERSONAL_REFUSED)
     filters = _filters()
-    with transaction() as session:
+    with transaction(write=True) as session:
         try:
             exports.validate(session, name, filters)
         except DomainError as exc:
             abort(exc.status, description=exc.message)
+        who = viewer()
+        applied = {k: v for k, v in vars(filters).items() if v}
+        detail = {"format": fmt, "personal_data": personal, **applied}
+        audit.record(
+            session, "export", audit.Actor(who.id, who.username), target=name, ip=request.remote_addr, detail=detail
+        )
     columns = exports.columns(name, personal)
     attachment = exports.filename(name, fmt, personal, dt.datetime.now(dt.UTC).date())
     if fmt == "csv":

@@ -66,3 +66,20 @@ def test_admins_read_and_filter_the_log_and_managers_cannot(app: Flask, factory:
     assert "mgr_b" in only
     assert Browser(app, "mgr_b").client.get("/dashboard/admin/audit").status_code == 403
     assert admin.client.get("/dashboard/admin/audit?before=x").status_code == 400
+
+
+def test_exports_are_recorded_with_their_format_filters_and_personal_data(app: Flask, factory: Factory) -> None:
+    factory.user("boss_e", Role.ADMIN)
+    admin = Browser(app, "boss_e")
+    assert admin.client.get("/dashboard/exports/firms.csv?personal=1").status_code == 200
+    assert admin.client.get("/dashboard/exports/decisions.xlsx").status_code == 200
+    token = admin.client.post("/api/v1/auth/token", json={"username": "boss_e", "password": PASSWORD}).json
+    assert token is not None
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    assert admin.client.get("/api/v1/indicators/export.csv?weighting=weighted", headers=headers).status_code == 200
+    exports = [(who, target, detail) for action, who, target, detail in recorded(app) if action == "export"]
+    assert exports == [
+        ("boss_e", "firms", {"format": "csv", "personal_data": True}),
+        ("boss_e", "decisions", {"format": "xlsx", "personal_data": False}),
+        ("boss_e", "indicators", {"format": "csv", "via": "api", "weighting": "weighted"}),
+    ]

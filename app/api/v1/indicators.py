@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.api.v1.auth import require_staff, staff_only
+from app.api.v1.auth import current_user, require_staff, staff_only
 from app.api.v1.pagination import fetch_page
 from app.db import transaction
 from app.indicators.catalogue import CATALOGUE, DISAGGREGATIONS, METHOD_VERSION, WEIGHTINGS
@@ -28,6 +28,7 @@ from app.schemas.indicators_api import (
     JobsOut,
     StatusOut,
 )
+from app.services import audit
 from app.services.exports import csv_chunks, indicators
 from app.services.indicators import read, status
 
@@ -60,8 +61,18 @@ class IndicatorsCsv(MethodView):
     @blp.response(200, {"type": "string"}, content_type="text/csv")
     def get(self, args: dict[str, Any]) -> Response:
         """The same results as CSV, long format, streamed (filters as for the JSON list, no paging)"""
-        with transaction() as session:
+        with transaction(write=True) as session:
             read.results_query(session, args)  # unknown chain, round or code: a 404 problem before streaming
+            user = current_user()
+            filters = {k: str(v) for k, v in args.items() if v}
+            audit.record(
+                session,
+                "export",
+                audit.Actor(user.id, user.username),
+                target="indicators",
+                ip=request.remote_addr,
+                detail={"format": "csv", "via": "api", **filters},
+            )
 
         def rows() -> Iterator[bytes]:
             with transaction() as session:
