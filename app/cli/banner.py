@@ -24,6 +24,9 @@ def main() -> None:
     local = f"http://127.0.0.1:{args.port}"
     lan = lan_address()
     print(f"\nChainLift is starting at {local}\n")
+    print(f"Dashboard (admins and programme managers): {local}/login")
+    print("  sign in as admin (its password is printed above the first time), or add managers with")
+    print("      .venv/bin/flask --app wsgi users create NAME --role manager\n")
     print("ODK Collect / KoboCollect: Project settings > Server")
     if args.host in {"0.0.0.0", "::"} and lan:  # noqa: S104 - comparing, not binding
         print(f"  Server URL:  http://{lan}:{args.port}")
