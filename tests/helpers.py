@@ -14,9 +14,12 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.test import TestResponse
 
 from app.db import transaction
+from app.ingest.catalogue import read_catalogue
 from app.models import Role
-from app.services import forms, users
+from app.services import forms, rounds, users
 from app.services.blobs import BlobStore
+from app.services.catalogue import load_catalogue
+from app.vocab import RoundKind
 
 PASSWORD = "correct horse battery"
 
@@ -52,6 +55,15 @@ class Factory:
         store: BlobStore = self.app.extensions["blobs"]
         with self.app.app_context(), transaction(write=True) as session:
             return forms.publish(session, store, name, data, media)
+
+
+def prepare_survey(app: Flask, factory: Factory) -> None:
+    """What `make run` prepares: the catalogue, the baseline round R0 (without dates) and our MSE survey."""
+    root = Path(__file__).resolve().parent.parent
+    with app.app_context(), transaction(write=True) as session:
+        load_catalogue(session, read_catalogue((root / "forms" / "catalogue.yaml").read_text()))
+        rounds.create_round(session, "R0", 0, RoundKind.BASELINE, name="Baseline")
+    factory.publish(root / "forms" / "mse_survey.xlsx")
 
 
 def submit(

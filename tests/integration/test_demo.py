@@ -17,22 +17,17 @@ from sqlalchemy import func, select
 
 from app.db import transaction
 from app.demo import GeneratedPanel, PanelParams, generate_panel
-from app.ingest.catalogue import read_catalogue
 from app.models import Firm, FirmContact, FirmObservation, FirmRound, Submission, SubmissionVersion, SurveyRound, User
 from app.services import demo, rounds
-from app.services.catalogue import load_catalogue
 from app.vocab import ParticipantStatus, ProcessingStatus, RoundKind
 from tests.conftest import ROOT
-from tests.helpers import Factory, submit
+from tests.helpers import Factory, prepare_survey, submit
 
 
 @pytest.fixture
 def prepared(app: Flask, factory: Factory) -> Flask:
     """What `make run` prepares: the catalogue, the baseline round R0 (without dates) and our MSE survey."""
-    with app.app_context(), transaction(write=True) as session:
-        load_catalogue(session, read_catalogue((ROOT / "forms" / "catalogue.yaml").read_text()))
-        rounds.create_round(session, "R0", 0, RoundKind.BASELINE, name="Baseline")
-    factory.publish(ROOT / "forms" / "mse_survey.xlsx")
+    prepare_survey(app, factory)
     return app
 
 

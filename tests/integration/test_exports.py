@@ -20,7 +20,6 @@ from sqlalchemy import func, select
 
 from app.dashboard.access import session_stamp
 from app.db import transaction
-from app.ingest.catalogue import read_catalogue
 from app.models import (
     Firm,
     FirmContact,
@@ -34,13 +33,11 @@ from app.models import (
     ValueChain,
 )
 from app.models.submission import ReviewState
-from app.services import exports, rounds
+from app.services import exports
 from app.services import review as reviews
-from app.services.catalogue import load_catalogue
 from app.services.exports import writers
-from app.vocab import RoundKind
 from tests.conftest import ROOT
-from tests.helpers import PASSWORD, Factory
+from tests.helpers import PASSWORD, Factory, prepare_survey
 
 PERSONAL = {"firm_name", "owner_name", "phone", "gps_lat", "gps_lon", "gps_accuracy"}
 TABLES = ("firms", "observations", "decisions")
@@ -49,10 +46,7 @@ TABLES = ("firms", "observations", "decisions")
 @pytest.fixture
 def panel(app: Flask, factory: Factory) -> Flask:
     """The catalogue, our MSE survey and a demo panel of 2 chains x 10 firms x 2 rounds, stored by the pipeline."""
-    with app.app_context(), transaction(write=True) as session:
-        load_catalogue(session, read_catalogue((ROOT / "forms" / "catalogue.yaml").read_text()))
-        rounds.create_round(session, "R0", 0, RoundKind.BASELINE, name="Baseline")
-    factory.publish(ROOT / "forms" / "mse_survey.xlsx")
+    prepare_survey(app, factory)
     cli = app.test_cli_runner()
     result = cli.invoke(args=["demo", "generate", "--chains", "2", "--firms", "10", "--rounds", "2", "--load"])
     assert result.exit_code == 0, result.output

@@ -15,7 +15,6 @@ from sqlalchemy import func, select, update
 
 from app.db import transaction
 from app.errors import InvalidError, NotFoundError
-from app.ingest.catalogue import read_catalogue
 from app.models import (
     Firm,
     FirmContact,
@@ -27,13 +26,11 @@ from app.models import (
     SurveyRound,
     User,
 )
-from app.services import fieldwork, fieldwork_checks, fieldwork_review, rounds
-from app.services.catalogue import load_catalogue
+from app.services import fieldwork, fieldwork_checks, fieldwork_review
 from app.services.fieldwork import Filters
-from app.vocab import ProcessingStatus, RoundKind
+from app.vocab import ProcessingStatus
 from tests.browser.seed import LISTED, REVIEW_BULK, UNKNOWN_FIRM, UNKNOWN_ROUND, seed_fieldwork
-from tests.conftest import ROOT
-from tests.helpers import PASSWORD, Factory
+from tests.helpers import PASSWORD, Factory, prepare_survey
 
 Key = tuple[dt.date, str]
 
@@ -41,10 +38,7 @@ Key = tuple[dt.date, str]
 @pytest.fixture
 def panel(app: Flask, factory: Factory) -> Flask:
     """A one-chain demo panel over two rounds, then the browser site's seeded problems."""
-    with app.app_context(), transaction(write=True) as session:
-        load_catalogue(session, read_catalogue((ROOT / "forms" / "catalogue.yaml").read_text()))
-        rounds.create_round(session, "R0", 0, RoundKind.BASELINE, name="Baseline")
-    factory.publish(ROOT / "forms" / "mse_survey.xlsx")
+    prepare_survey(app, factory)
     args = ["demo", "generate", "--chains", "1", "--firms", "14", "--rounds", "2", "--seed", "5", "--load"]
     result = app.test_cli_runner().invoke(args=args)
     assert result.exit_code == 0, result.output
