@@ -34,6 +34,15 @@ def server_env(settings: Settings) -> dict[str, str]:
     }
 
 
+def kill_group(process: subprocess.Popen[bytes] | None) -> None:
+    """SIGKILL a process started with its own session, and all its children, and reap it."""
+    if process is None:
+        return
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
 class Server:
     """gunicorn on one loopback port, in a process group of its own: ``kill`` SIGKILLs the master and every
     worker at once (a crash), ``start`` brings it back on the same port. Its output goes to gunicorn.log."""
@@ -70,11 +79,8 @@ class Server:
 
     def kill(self) -> None:
         """SIGKILL the whole server, as a crash or the OOM killer would: no worker finishes its request."""
-        if self.process is not None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-            self.process = None
+        kill_group(self.process)
+        self.process = None
 
     def stop(self) -> None:
         if self.process is None:

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFoundError
 from app.indicators.catalogue import DISAGGREGATIONS
-from app.models import ChainFunction, EndMarket, IndicatorResult, ReasonCode, UpgradingPractice, ValueChain
-from app.services.indicators import board
+from app.models import ValueChain
+from app.services.indicators import board, chain_catalogue
 from app.services.indicators.board import Cell, Grid, RoundInfo, View
 from app.vocab import UpgradingType
 
@@ -72,15 +71,7 @@ class ChainPage:
 
 
 def available_views(session: Session, chain_id: int, weighting: str) -> list[tuple[str, list[tuple[str, str]]]]:
-    r = IndicatorResult
-    stmt = (
-        select(r.disaggregation, r.group_value)
-        .where(r.value_chain_id == chain_id, r.weighting == weighting, r.code == "UPG-03", r.measure == "share")
-        .distinct()
-    )
-    found: dict[str, set[str]] = {}
-    for disaggregation, group in session.execute(stmt):
-        found.setdefault(disaggregation, set()).add(group)
+    found = chain_catalogue.result_groups(session, chain_id, weighting)
     out = [("All firms", [("overall", "All firms")])]
     for d in DISAGGREGATIONS:
         if d != "overall" and found.get(d):
@@ -132,33 +123,19 @@ def build(session: Session, chain: ValueChain, round_code: str | None, view: Vie
 
 
 def _practices(session: Session, page: ChainPage) -> list[Practice]:
-    stmt = (
-        select(UpgradingPractice)
-        .where(UpgradingPractice.value_chain_id == page.chain.id)
-        .order_by(UpgradingPractice.upgrading_type, UpgradingPractice.code)
-    )
-    out = []
-    for p in session.scalars(stmt):
-        scores = {
-            s: (
-                page.at("UPG-12", "mean", f"{p.code}:{s}:applied"),
-                page.at("UPG-12", "mean", f"{p.code}:{s}:not_applied"),
-            )
-            for s in SCORES
-        }
-        out.append(
-            Practice(
-                p.code,
-                p.name,
-                p.upgrading_type.value,
-                page.at("UPG-04", "share", p.code),
-                page.at("UPG-07", "share", p.code),
-                page.at("UPG-10", "aware_share", p.code),
-                page.at("UPG-10", "gap", p.code),
-                scores,
-            )
+    return [
+        Practice(
+            code,
+            name,
+            kind,
+            page.at("UPG-04", "share", code),
+            page.at("UPG-07", "share", code),
+            page.at("UPG-10", "aware_share", code),
+            page.at("UPG-10", "gap", code),
+            {s: (_score(page, code, s, "applied"), _score(page, code, s, "not_applied")) for s in SCORES},
         )
-    return out
+        for code, name, kind in chain_catalogue.practices(session, page.chain.id)
+    ]
 
 
 def _score(page: ChainPage, practice: str, score: str, who: str) -> Cell | None:
@@ -166,7 +143,7 @@ def _score(page: ChainPage, practice: str, score: str, who: str) -> Cell | None:
 
 
 def _reasons(session: Session, page: ChainPage) -> list[tuple[str, str, Cell | None, Cell | None]]:
-    labels = dict(session.execute(select(ReasonCode.code, ReasonCode.label)).all())
+    labels = chain_catalogue.reason_labels(session)
     subjects = page.grid.subjects("UPG-11", "main_share", page.round.code, page.view)
     rows = [
         (s, labels.get(s, s), page.at("UPG-11", "main_share", s), page.at("UPG-11", "mention_share", s))
@@ -176,20 +153,15 @@ def _reasons(session: Session, page: ChainPage) -> list[tuple[str, str, Cell | N
 
 
 def _functions(session: Session, page: ChainPage) -> list[tuple[str, str, Cell | None]]:
-    stmt = (
-        select(ChainFunction.code, ChainFunction.name)
-        .where(ChainFunction.value_chain_id == page.chain.id)
-        .order_by(ChainFunction.value_added_rank)
-    )
-    return [(code, name, page.at("UPG-16", "share", code)) for code, name in session.execute(stmt)]
+    return [
+        (code, name, page.at("UPG-16", "share", code))
+        for code, name in chain_catalogue.functions(session, page.chain.id)
+    ]
 
 
 def _markets(session: Session, page: ChainPage) -> list[tuple[str, str, Cell | None, Cell | None]]:
     """Per end-market tier: the markets in it, its share of the sales value and its unit price (UPG-18)."""
-    stmt = select(EndMarket.tier, EndMarket.name).where(EndMarket.value_chain_id == page.chain.id)
-    names: dict[int, list[str]] = {}
-    for tier, name in session.execute(stmt.order_by(EndMarket.tier, EndMarket.name)):
-        names.setdefault(tier, []).append(name)
+    names = chain_catalogue.end_markets_by_tier(session, page.chain.id)
     return [
         (
             f"tier {tier}",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from contextlib import suppress
@@ -11,7 +9,7 @@ from pathlib import Path
 
 from app.config import Settings
 from tests.conftest import ROOT
-from tests.live import server_env
+from tests.live import kill_group, server_env
 
 
 class JobWorker:
@@ -32,11 +30,8 @@ class JobWorker:
             )
 
     def kill(self) -> None:
-        if self.process is not None:
-            with suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-            self.process = None
+        kill_group(self.process)
+        self.process = None
 
     def stop(self) -> None:
         if self.process is None:
