@@ -8,10 +8,27 @@ from typing import Any
 
 from app.indicators.sums import Estimate
 
+# The fields of a row, in the order of its tuple (the stored columns after the chain and the round).
+FIELDS = (
+    "code",
+    "measure",
+    "subject",
+    "disaggregation",
+    "group_value",
+    "weighting",
+    "unit",
+    "value",
+    "ci_low",
+    "ci_high",
+    "n",
+    "n_eff",
+    "suppressed",
+)
+
 
 @dataclass
 class Results:
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)  # tuples of FIELDS: a pair has ~10,000
 
     def add(  # noqa: PLR0917 - one row has these coordinates
         self,
@@ -24,25 +41,25 @@ class Results:
         estimate: Estimate,
     ) -> None:
         self.rows.append(
-            {
-                "code": code,
-                "measure": measure,
-                "subject": subject,
-                "disaggregation": group[0],
-                "group_value": group[1],
-                "weighting": weighting,
-                "unit": unit,
-                "value": estimate.value,
-                "ci_low": estimate.ci_low,
-                "ci_high": estimate.ci_high,
-                "n": estimate.n,
-                "n_eff": estimate.n_eff,
-                "suppressed": estimate.suppressed,
-            }
+            (
+                code,
+                measure,
+                subject,
+                group[0],
+                group[1],
+                weighting,
+                unit,
+                estimate.value,
+                estimate.ci_low,
+                estimate.ci_high,
+                estimate.n,
+                estimate.n_eff,
+                estimate.suppressed,
+            )
         )
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.rows)
+        return (dict(zip(FIELDS, row, strict=True)) for row in self.rows)
 
     def __len__(self) -> int:
         return len(self.rows)

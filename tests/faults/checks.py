@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from app.db import transaction
+from app.indicators.results import FIELDS
 from app.models import Attachment, IndicatorMark, IndicatorResult, Submission, SubmissionVersion
 from app.services.indicators.refresh import pairs_to_compute, read_pairs
 from tests.faults.survey import Instance
@@ -116,7 +117,7 @@ def recomputed_indicators(app: Flask) -> dict[IndicatorKey, IndicatorValue]:
     return {
         (c.chain_id, c.round_id, *(row[k] for k in keys)): tuple(row[v] for v in values)
         for c in computed
-        for row in c.rows
+        for row in (dict(zip(FIELDS, values_, strict=True)) for values_ in c.rows)
     }
 
 

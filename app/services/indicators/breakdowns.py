@@ -11,27 +11,26 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Float,
-    Select,
     TableClause,
     and_,
     case,
     cast,
     exists,
-    func,
     literal,
     or_,
-    select,
-    true,
 )
 from sqlalchemy.orm import Session
 
-from app.indicators.catalogue import DISAGGREGATIONS, WEIGHTINGS
+from app.indicators.catalogue import WEIGHTINGS
 from app.indicators.results import Results
 from app.indicators.sums import Sums, point, ratio, share
 from app.models import DecisionReason, EndMarket, SaleByChannel, UpgradingDecision
 from app.services.indicators.context import Pair
 from app.services.indicators.firm_level import OUTCOMES
-from app.services.indicators.sql import Expr, Group, PairKey, dims_table, flags, group_of, grouped, pair_of, read_sums
+from app.services.indicators.frame import Frame
+from app.services.indicators.grouping import aggregate
+from app.services.indicators.medians import medians
+from app.services.indicators.sql import Expr, Group, PairKey, flags
 from app.vocab import FINANCING_SOURCES, DecisionStatus
 
 ONE: dict[str, Expr] = {"one__flag": literal(1)}
@@ -67,118 +66,76 @@ def _decisions(facts: TableClause) -> Any:
     return facts.join(d, d.observation_id == facts.c.observation_id)
 
 
-def query_all(session: Session, facts: TableClause, practice_ids: list[int]) -> Breakdowns:
+def query_all(session: Session, frame: Frame, practice_ids: list[int]) -> Breakdowns:
     out: Breakdowns = defaultdict(PairBreakdowns)
-    _reasons(session, facts, practice_ids, out)
-    _financing(session, facts, practice_ids, out)
-    _prices(session, facts, out)
-    _positions(session, facts, out)
-    _transitions(session, facts, out)
-    _medians(session, facts, practice_ids, out)
+    _reasons(session, frame, practice_ids, out)
+    _financing(session, frame, practice_ids, out)
+    _prices(session, frame, out)
+    _positions(session, frame, out)
+    _transitions(session, frame, out)
+    _medians(session, frame, practice_ids, out)
     return out
 
 
-def _reasons(session: Session, facts: TableClause, practice_ids: list[int], out: Breakdowns) -> None:
+def _reasons(session: Session, frame: Frame, practice_ids: list[int], out: Breakdowns) -> None:
     d, dr = UpgradingDecision, DecisionReason
     has_main = exists().where(dr.decision_id == d.id, dr.is_main.is_(True))
     scope_metrics = flags({"scope": literal(1), "with_main": case((has_main, 1), else_=None)}, ["scope", "with_main"])
-    scope_q = grouped(facts, scope_metrics, facts.c.w, [], _decisions(facts))
-    for row in session.execute(scope_q.where(_in_scope(d), d.practice_id.in_(practice_ids))):
-        out[pair_of(row)].scope[(row.dim, row.grp)] = read_sums(row, list(scope_metrics))
+    in_scope = [_in_scope(d), d.practice_id.in_(practice_ids)]
+    for cell in aggregate(session, frame, scope_metrics, (), source=_decisions(frame.facts), where=in_scope):
+        out[cell.pair].scope[cell.group] = cell.sums
     reason_metrics = flags(
         {"main": case((dr.is_main.is_(True), 1), else_=0), "mention": literal(1)}, ["main", "mention"]
     )
-    source = _decisions(facts).join(dr, dr.decision_id == d.id)
-    reason_q = grouped(facts, reason_metrics, facts.c.w, [dr.reason_code_id], source)
-    for row in session.execute(reason_q.where(_in_scope(d), d.practice_id.in_(practice_ids))):
-        out[pair_of(row)].reasons[(row.dim, row.grp)][row.reason_code_id] = read_sums(row, list(reason_metrics))
+    source = _decisions(frame.facts).join(dr, dr.decision_id == d.id)
+    for cell in aggregate(session, frame, reason_metrics, [dr.reason_code_id], source=source, where=in_scope):
+        out[cell.pair].reasons[cell.group][cell.keys[0]] = cell.sums
 
 
-def _financing(session: Session, facts: TableClause, practice_ids: list[int], out: Breakdowns) -> None:
+def _financing(session: Session, frame: Frame, practice_ids: list[int], out: Breakdowns) -> None:
     d = UpgradingDecision
-    applied = and_(d.applied_in_period.is_(True), d.practice_id.in_(practice_ids))
+    applied = [d.applied_in_period.is_(True), d.practice_id.in_(practice_ids)]
     known: dict[str, Expr] = {"financed__flag": case((d.financing_source.is_not(None), 1), else_=None)}
-    for row in session.execute(grouped(facts, known, facts.c.w, [], _decisions(facts)).where(applied)):
-        out[pair_of(row)].financed[(row.dim, row.grp)] = read_sums(row, list(known))["financed"]
-    per_source = grouped(facts, ONE, facts.c.w, [d.financing_source], _decisions(facts))
-    for row in session.execute(per_source.where(applied, d.financing_source.is_not(None))):
-        out[pair_of(row)].sources.append(((row.dim, row.grp), row.financing_source, read_sums(row, list(ONE))["one"]))
+    for cell in aggregate(session, frame, known, (), source=_decisions(frame.facts), where=applied):
+        out[cell.pair].financed[cell.group] = cell.sums["financed"]
+    where = [*applied, d.financing_source.is_not(None)]
+    for cell in aggregate(session, frame, ONE, [d.financing_source], source=_decisions(frame.facts), where=where):
+        out[cell.pair].sources.append((cell.group, cell.keys[0], cell.sums["one"]))
 
 
-def _prices(session: Session, facts: TableClause, out: Breakdowns) -> None:
-    s, m = SaleByChannel, EndMarket
+def _prices(session: Session, frame: Frame, out: Breakdowns) -> None:
+    s, m, facts = SaleByChannel, EndMarket, frame.facts
     metrics: dict[str, Expr] = {"value": s.value, "qty": s.qty}
     source = facts.join(s, s.observation_id == facts.c.observation_id).join(m, m.id == s.end_market_id)
-    query = grouped(facts, metrics, facts.c.w, [m.tier], source).where(s.qty > 0, s.value.is_not(None))
-    for row in session.execute(query):
-        out[pair_of(row)].prices.append(((row.dim, row.grp), row.tier, read_sums(row, ["value", "qty"])))
-    values = grouped(facts, {"value": s.value}, facts.c.w, [m.tier], source).where(s.value.is_not(None))
-    for row in session.execute(values):
-        out[pair_of(row)].market_values.append(((row.dim, row.grp), row.tier, read_sums(row, ["value"])["value"]))
+    for cell in aggregate(session, frame, metrics, [m.tier], source=source, where=[s.qty > 0, s.value.is_not(None)]):
+        out[cell.pair].prices.append((cell.group, cell.keys[0], cell.sums))
+    for cell in aggregate(session, frame, {"value": s.value}, [m.tier], source=source, where=[s.value.is_not(None)]):
+        out[cell.pair].market_values.append((cell.group, cell.keys[0], cell.sums["value"]))
 
 
-def _positions(session: Session, facts: TableClause, out: Breakdowns) -> None:
-    query = grouped(facts, ONE, facts.c.w, [facts.c.top_rank]).where(facts.c.top_rank.is_not(None))
-    for row in session.execute(query):
-        out[pair_of(row)].positions[(row.dim, row.grp)][row.top_rank] = read_sums(row, list(ONE))["one"]
+def _positions(session: Session, frame: Frame, out: Breakdowns) -> None:
+    c = frame.facts.c
+    for cell in aggregate(session, frame, ONE, [c.top_rank], where=[c.top_rank.is_not(None)]):
+        out[cell.pair].positions[cell.group][cell.keys[0]] = cell.sums["one"]
 
 
-def _transitions(session: Session, facts: TableClause, out: Breakdowns) -> None:
-    c = facts.c
-    query = grouped(facts, ONE, c.w, [c.prev_top_rank, c.top_rank]).where(
-        c.prev_observation_id.is_not(None), c.top_rank.is_not(None), c.prev_top_rank.is_not(None)
-    )
-    for row in session.execute(query):
-        cells = out[pair_of(row)].transitions[(row.dim, row.grp)]
-        cells.setdefault(row.prev_top_rank, {})[row.top_rank] = read_sums(row, list(ONE))["one"]
+def _transitions(session: Session, frame: Frame, out: Breakdowns) -> None:
+    c = frame.facts.c
+    where = [c.prev_observation_id.is_not(None), c.top_rank.is_not(None), c.prev_top_rank.is_not(None)]
+    for cell in aggregate(session, frame, ONE, [c.prev_top_rank, c.top_rank], where=where):
+        before, after = cell.keys
+        out[cell.pair].transitions[cell.group].setdefault(before, {})[after] = cell.sums["one"]
 
 
-def _median_rows(session: Session, source: Select[Any]) -> list[Any]:
-    """Weighted (and unweighted) median per pair and group: the smallest x whose cumulative weight reaches half."""
-    plain = source.subquery()
-    dims = dims_table()
-    grp = group_of(dims, plain).label("grp")
-    src = (
-        select(plain.c.chain_id, plain.c.round_id, dims.c.dim, grp, plain.c.x, plain.c.w)
-        .select_from(plain.join(dims, true()))
-        .subquery()
-    )
-    part = [src.c.chain_id, src.c.round_id, src.c.dim, src.c.grp]
-    ordered = {"partition_by": part, "order_by": src.c.x, "rows": (None, 0)}
-    ranked = select(
-        *part,
-        src.c.x,
-        func.sum(src.c.w).over(**ordered).label("cum_w"),  # type: ignore[arg-type]
-        func.sum(src.c.w).over(partition_by=part).label("total_w"),
-        func.count().over(**ordered).label("cum_n"),  # type: ignore[arg-type]
-        func.count().over(partition_by=part).label("total_n"),
-    ).subquery()
-    keys = [ranked.c.chain_id, ranked.c.round_id, ranked.c.dim, ranked.c.grp]
-    query = select(
-        *keys,
-        func.min(case((ranked.c.cum_w >= ranked.c.total_w / 2.0, ranked.c.x), else_=None)),
-        func.min(case((ranked.c.cum_n >= ranked.c.total_n / 2.0, ranked.c.x), else_=None)),
-        func.count(),
-    ).group_by(*keys)
-    return list(session.execute(query))
-
-
-def _medians(session: Session, facts: TableClause, practice_ids: list[int], out: Breakdowns) -> None:
-    d, c = UpgradingDecision, facts.c
-    deflated_cost = cast(d.investment_cost, Float) * c.deflator
-    dims = [c[name] for name in DISAGGREGATIONS if name != "overall"]
-    source = (
-        select(c.chain_id, c.round_id, deflated_cost.label("x"), c.w.label("w"), *dims)
-        .select_from(_decisions(facts))
-        .where(d.applied_in_period.is_(True), d.investment_cost.is_not(None), d.practice_id.in_(practice_ids))
-    )
-    for chain_id, round_id, dim, grp, weighted, unweighted, n in _median_rows(session, source):
-        out[(chain_id, round_id)].medians[("UPG-13", "median", "investment_cost", dim, grp)] = (weighted, unweighted, n)
+def _medians(session: Session, frame: Frame, practice_ids: list[int], out: Breakdowns) -> None:
+    d, c = UpgradingDecision, frame.facts.c
+    applied = [d.applied_in_period.is_(True), d.practice_id.in_(practice_ids)]
+    cost = cast(d.investment_cost, Float) * c.deflator
+    for m in medians(session, frame, cost, _decisions(frame.facts), applied):
+        out[m.pair].medians[("UPG-13", "median", "investment_cost", *m.group)] = (m.weighted, m.unweighted, m.n)
     for y in OUTCOMES:
-        change = c[y] - c[f"base_{y}"]
-        source = select(c.chain_id, c.round_id, change.label("x"), c.w.label("w"), *dims).where(change.is_not(None))
-        for chain_id, round_id, dim, grp, weighted, unweighted, n in _median_rows(session, source):
-            out[(chain_id, round_id)].medians[("RET-02", "median", y, dim, grp)] = (weighted, unweighted, n)
+        for m in medians(session, frame, c[y] - c[f"base_{y}"]):
+            out[m.pair].medians[("RET-02", "median", y, *m.group)] = (m.weighted, m.unweighted, m.n)
 
 
 def emit(pair: Pair, data: PairBreakdowns, out: Results) -> None:

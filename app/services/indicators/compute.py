@@ -1,7 +1,7 @@
 """Every indicator of a batch of (chain, round) pairs, from one consistent read of the database.
 
-The per-firm facts of all the pairs are materialised once; each aggregate query then returns the sufficient
-statistics of every pair, disaggregation and group in one pass; the emitters turn them into results per pair.
+The per-firm facts of all the pairs are materialised once; each query then selects its rows for every pair, and
+numpy sums them into every disaggregation and group (grouping.py); the emitters turn the sums into results.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from app.services.indicators.context import Pair
 from app.services.indicators.decision_level import emit_decision_level, panel_pair_sums, practice_sums
 from app.services.indicators.facts import Batch, build_facts
 from app.services.indicators.firm_level import emit_firm_level, firm_sums
+from app.services.indicators.frame import load_frame
 from app.services.indicators.sql import PairKey
 
 
@@ -32,11 +33,11 @@ def compute_batch(session: Session, pairs: Sequence[Pair]) -> dict[PairKey, Pair
     practice_ids = sorted({practice.id for p in pairs for practice in p.practices})
     facts = build_facts(session, batch)
     try:
-        table = facts.facts
-        firms = firm_sums(session, table)
-        per_practice = practice_sums(session, table, practice_ids)
-        panel_pairs = panel_pair_sums(session, table, practice_ids)
-        extra = breakdowns.query_all(session, table, practice_ids)
+        frame = load_frame(session, facts.facts)
+        firms = firm_sums(session, frame)
+        per_practice = practice_sums(session, frame, practice_ids)
+        panel_pairs = panel_pair_sums(session, frame, practice_ids)
+        extra = breakdowns.query_all(session, frame, practice_ids)
     finally:
         facts.drop(session)
     out: dict[PairKey, PairResults] = {}

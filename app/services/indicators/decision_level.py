@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 
-from sqlalchemy import TableClause, and_, func, literal, not_, or_
+from sqlalchemy import and_, func, literal, not_, or_
 from sqlalchemy.orm import Session, aliased
 
 from app.indicators.catalogue import WEIGHTINGS
@@ -17,15 +17,14 @@ from app.indicators.sums import Sums, mean, mean_difference, point, share
 from app.models import UpgradingDecision
 from app.services.indicators.context import Pair
 from app.services.indicators.facts import ever_used, knows
+from app.services.indicators.frame import Frame
+from app.services.indicators.grouping import aggregate
 from app.services.indicators.sql import (
     Expr,
     Group,
     PairKey,
     SumsByMetric,
     flags,
-    grouped,
-    pair_of,
-    read_sums,
     when,
     yes,
 )
@@ -55,7 +54,7 @@ def _practice_metrics() -> dict[str, Expr]:
     return out
 
 
-def practice_sums(session: Session, facts: TableClause, practice_ids: list[int]) -> dict[PairKey, PerPractice]:
+def practice_sums(session: Session, frame: Frame, practice_ids: list[int]) -> dict[PairKey, PerPractice]:
     d = UpgradingDecision
     chosen = flags(
         _practice_metrics(),
@@ -67,15 +66,17 @@ def practice_sums(session: Session, facts: TableClause, practice_ids: list[int])
             *(f"scored:{a}" for a in ("applied", "not_applied")),
         ],
     )
+    facts = frame.facts
     source = facts.join(d, d.observation_id == facts.c.observation_id)
-    query = grouped(facts, chosen, facts.c.w, [d.practice_id], source).where(d.practice_id.in_(practice_ids))
     out: dict[PairKey, PerPractice] = defaultdict(dict)
-    for row in session.execute(query):
-        out[pair_of(row)][((row.dim, row.grp), row.practice_id)] = read_sums(row, list(chosen))
+    for cell in aggregate(
+        session, frame, chosen, [d.practice_id], source=source, where=[d.practice_id.in_(practice_ids)]
+    ):
+        out[cell.pair][(cell.group, cell.keys[0])] = cell.sums
     return out
 
 
-def panel_pair_sums(session: Session, facts: TableClause, practice_ids: list[int]) -> dict[PairKey, PerPractice]:
+def panel_pair_sums(session: Session, frame: Frame, practice_ids: list[int]) -> dict[PairKey, PerPractice]:
     """(firm, practice) pairs of the previous round whose firm is eligible now: dis-adoption and trial conversion."""
     before, now = aliased(UpgradingDecision, name="before"), aliased(UpgradingDecision, name="now")
     chosen: dict[str, Expr] = {
@@ -84,18 +85,18 @@ def panel_pair_sums(session: Session, facts: TableClause, practice_ids: list[int
         ),
         "converted": when(before.status == DecisionStatus.TRIED.value, yes(now.status == DecisionStatus.ADOPTED.value)),
     }
+    facts = frame.facts
     source = facts.join(before, before.observation_id == facts.c.prev_observation_id).outerjoin(
         # "+ 0": look "now" up by its observation, never by scanning every decision on the practice's index
         now,
         and_(now.observation_id == facts.c.observation_id, now.practice_id + 0 == before.practice_id),
     )
     chosen = flags(chosen, list(chosen))
-    query = grouped(facts, chosen, facts.c.w, [before.practice_id.label("practice_id")], source).where(
-        before.practice_id.in_(practice_ids)
-    )
     out: dict[PairKey, PerPractice] = defaultdict(dict)
-    for row in session.execute(query):
-        out[pair_of(row)][((row.dim, row.grp), row.practice_id)] = read_sums(row, list(chosen))
+    for cell in aggregate(
+        session, frame, chosen, [before.practice_id], source=source, where=[before.practice_id.in_(practice_ids)]
+    ):
+        out[cell.pair][(cell.group, cell.keys[0])] = cell.sums
     return out
 
 

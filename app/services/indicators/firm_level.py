@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import ColumnElement, TableClause, and_, literal, or_
+from sqlalchemy import ColumnElement, and_, literal, or_
 from sqlalchemy.orm import Session
 
 from app.indicators.catalogue import CONTRASTS, WEIGHTINGS
@@ -16,7 +16,9 @@ from app.indicators.results import Results
 from app.indicators.sums import mean, mean_difference, point, ratio, share, share_difference
 from app.services.indicators.context import Pair
 from app.services.indicators.facts import TYPES
-from app.services.indicators.sql import Group, PairKey, SumsByMetric, flags, grouped, pair_of, read_sums, when, yes
+from app.services.indicators.frame import Frame
+from app.services.indicators.grouping import aggregate
+from app.services.indicators.sql import Group, PairKey, SumsByMetric, flags, when, yes
 
 OUTCOMES = ("sales", "net_income", "unit_price")
 FLAG_METRICS = (
@@ -72,11 +74,11 @@ def metrics(c: Any) -> dict[str, ColumnElement[Any]]:
     return out
 
 
-def firm_sums(session: Session, facts: TableClause) -> dict[PairKey, dict[Group, SumsByMetric]]:
-    chosen = flags(metrics(facts.c), FLAG_METRICS)
+def firm_sums(session: Session, frame: Frame) -> dict[PairKey, dict[Group, SumsByMetric]]:
+    chosen = flags(metrics(frame.facts.c), FLAG_METRICS)
     out: dict[PairKey, dict[Group, SumsByMetric]] = defaultdict(dict)
-    for row in session.execute(grouped(facts, chosen, facts.c.w)):
-        out[pair_of(row)][(row.dim, row.grp)] = read_sums(row, list(chosen))
+    for cell in aggregate(session, frame, chosen):
+        out[cell.pair][cell.group] = cell.sums
     return out
 
 
