@@ -1,8 +1,11 @@
 """Indicator benchmark: a full recompute, the same indicators with pandas over an export, and freshness after bursts.
 
 A throwaway instance (SQLite, or a throwaway PostgreSQL database with --database-url) gets the catalogue, our MSE
-survey and a synthetic panel stored through the real submission pipeline (`demo generate --load`, not timed). Then,
-in one command and on the same data:
+survey and a synthetic panel stored through the real submission pipeline (`demo generate --load`, not timed). With
+--copies K, every firm and all it derived is then copied K - 1 times in SQL (bench/replicate.py), which reaches the
+issue's 650,000 decisions in seconds instead of the hour the pipeline would take; --weights gives every firm round
+its own survey weight (a worst case for grouping: no two firm rounds share one). Then, in one command and on the
+same data:
 
 1. ChainLift's full recompute of every (chain, round): `read_pairs` + `store`, as `flask indicators compute` does.
 2. The baseline: pandas reads an export of the same tables and computes the firm-level indicators UPG-01/02/03,
@@ -12,8 +15,9 @@ in one command and on the same data:
 3. Freshness: a real `flask jobs worker` runs; bursts of edited interviews are stored through the submission
    service; the time from the end of a burst until no stale mark is left (the indicators reflect all of it).
 
-    .venv/bin/python bench/indicators.py --firms 150
-    .venv/bin/python bench/indicators.py --firms 150 --database-url postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/indicators.py --firms 60 --copies 60 --weights
+    .venv/bin/python bench/indicators.py --firms 60 --copies 60 --weights \
+        --database-url postgresql://postgres@127.0.0.1:5432/test
 """
 
 from __future__ import annotations
@@ -47,9 +51,16 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.db import engine_of, transaction  # noqa: E402
-from app.models import IndicatorMark, Submission, SubmissionVersion, UpgradingDecision  # noqa: E402
+from app.models import (  # noqa: E402
+    FirmObservation,
+    IndicatorMark,
+    Submission,
+    SubmissionVersion,
+    UpgradingDecision,
+)
 from app.services import demo  # noqa: E402
 from app.services.indicators.refresh import pairs_to_compute, read_pairs, store  # noqa: E402
+from bench.replicate import replicate  # noqa: E402
 
 FLASK = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
 DIMS = ("owner_gender", "size_class", "participant_status", "admin1", "urban_rural")
@@ -82,6 +93,20 @@ def prepare(env: dict[str, str], chains: int, firms: int, rounds: int) -> float:
     run(env, "rounds", "create", "R0", "--number", "0", "--kind", "baseline", "--if-missing")
     run(env, "forms", "publish", "forms/mse_survey.xlsx")
     run(env, "demo", "generate", f"--chains={chains}", f"--firms={firms}", f"--rounds={rounds}", "--seed=1", "--load")
+    return time.perf_counter() - started
+
+
+def scale_up(app: object, copies: int, weights: bool) -> float:
+    """Copy the panel (``copies`` times in all) and give every firm round its own weight; ANALYZE; not timed."""
+    started = time.perf_counter()
+    engine = engine_of(app)  # type: ignore[arg-type]
+    with engine.begin() as conn:
+        replicate(conn, copies)
+        if weights:  # 0.5-2.0, a different weight for each firm round, reproducible
+            conn.execute(text("UPDATE firm_rounds SET round_weight = 0.5 + ((id * 7919) % 1000) / 666.0"))
+    with engine.connect() as conn:
+        conn.execute(text("ANALYZE"))
+        conn.commit()
     return time.perf_counter() - started
 
 
@@ -247,6 +272,8 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=9)
     parser.add_argument("--firms", type=int, default=150, help="firms per chain at baseline (target scale: 2000)")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--copies", type=int, default=1, help="copy the loaded panel to this many times its size")
+    parser.add_argument("--weights", action="store_true", help="give every firm round its own survey weight")
     parser.add_argument("--repeat", type=int, default=3, help="full recomputes to time (median reported)")
     parser.add_argument("--bursts", type=int, default=5)
     parser.add_argument("--burst-size", type=int, default=40)
@@ -267,10 +294,17 @@ def main() -> None:
             loading = prepare(env, args.chains, args.firms, args.rounds)
             settings = load_settings(env)
             app = create_app(settings)
+            with app.app_context():
+                copying = scale_up(app, args.copies, args.weights)
             with app.app_context(), transaction() as session:
                 decisions = session.scalar(select(func.count()).select_from(UpgradingDecision))
                 interviews = session.scalar(select(func.count()).select_from(Submission))
-            print(f"data: {interviews} interviews, {decisions} decisions (stored in {loading:.0f} s, not timed)")
+                firms = session.scalar(select(func.count()).select_from(FirmObservation))
+            weighting = "one per firm round" if args.weights else "as generated"
+            print(
+                f"data: {interviews} interviews ({firms} firm rounds), {decisions} decisions (loaded in {loading:.0f} s"
+                f", copied x{args.copies} in {copying:.0f} s, not timed); weights: {weighting}"
+            )
             timings = [recompute(app) for _ in range(args.repeat)]
             seconds = statistics.median(t[0] for t in timings)
             print(
