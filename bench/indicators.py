@@ -7,7 +7,8 @@ issue's 650,000 decisions in seconds instead of the hour the pipeline would take
 its own survey weight (a worst case for grouping: no two firm rounds share one). Then, in one command and on the
 same data:
 
-1. ChainLift's full recompute of every (chain, round): `read_pairs` + `store`, as `flask indicators compute` does.
+1. ChainLift's full recompute of every (chain, round), as `flask indicators compute` runs it (app/jobs/fanout.py):
+   chains in parallel processes (--workers, default one per core), each read in one snapshot, stored pair by pair.
 2. The baseline: pandas reads an export of the same tables and computes the firm-level indicators UPG-01/02/03,
    UPG-04 per practice, UPG-07 per practice and RET-03 (participant DiD) for every chain, round and disaggregation,
    weighted, with their n_eff and Wilson/Welch intervals (a subset of the catalogue: the baseline is a yardstick
@@ -51,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 from app import create_app  # noqa: E402
 from app.config import load_settings  # noqa: E402
 from app.db import engine_of, transaction  # noqa: E402
+from app.jobs import fanout  # noqa: E402
 from app.models import (  # noqa: E402
     FirmObservation,
     IndicatorMark,
@@ -59,7 +61,7 @@ from app.models import (  # noqa: E402
     UpgradingDecision,
 )
 from app.services import demo  # noqa: E402
-from app.services.indicators.refresh import pairs_to_compute, read_pairs, store  # noqa: E402
+from app.services.indicators.refresh import pairs_to_compute  # noqa: E402
 from bench.replicate import replicate  # noqa: E402
 
 FLASK = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
@@ -110,15 +112,14 @@ def scale_up(app: object, copies: int, weights: bool) -> float:
     return time.perf_counter() - started
 
 
-def recompute(app: object) -> tuple[float, int, int]:
-    with app.app_context():  # type: ignore[attr-defined]
-        started = time.perf_counter()
-        with transaction(snapshot=True) as session:
-            computed = read_pairs(session, pairs_to_compute(session))
-        for result in computed:
-            with transaction(write=True) as session:
-                store(session, result)
-        return time.perf_counter() - started, len(computed), sum(len(c.rows) for c in computed)
+def recompute(app: object, workers: int | None) -> tuple[float, int, int]:
+    """A full recompute as `flask indicators compute` runs it: chains in parallel processes, each read in one
+    snapshot and stored pair by pair."""
+    with app.app_context(), transaction() as session:  # type: ignore[attr-defined]
+        pairs = pairs_to_compute(session)
+    started = time.perf_counter()
+    done = list(fanout.recompute(app, pairs, workers))  # type: ignore[arg-type]
+    return time.perf_counter() - started, sum(len(c.pairs) for c in done), sum(r for c in done for _, r, _ in c.pairs)
 
 
 EXPORT = {
@@ -274,6 +275,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--copies", type=int, default=1, help="copy the loaded panel to this many times its size")
     parser.add_argument("--weights", action="store_true", help="give every firm round its own survey weight")
+    parser.add_argument("--workers", type=int, help="processes of the recompute (default: one per core)")
     parser.add_argument("--repeat", type=int, default=3, help="full recomputes to time (median reported)")
     parser.add_argument("--bursts", type=int, default=5)
     parser.add_argument("--burst-size", type=int, default=40)
@@ -305,7 +307,7 @@ def main() -> None:
                 f"data: {interviews} interviews ({firms} firm rounds), {decisions} decisions (loaded in {loading:.0f} s"
                 f", copied x{args.copies} in {copying:.0f} s, not timed); weights: {weighting}"
             )
-            timings = [recompute(app) for _ in range(args.repeat)]
+            timings = [recompute(app, args.workers) for _ in range(args.repeat)]
             seconds = statistics.median(t[0] for t in timings)
             print(
                 f"chainlift full recompute: {timings[0][1]} pairs, {timings[0][2]} results, "

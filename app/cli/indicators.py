@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from app.cli.common import friendly_errors
 from app.db import transaction
 from app.errors import NotFoundError
+from app.jobs import fanout
 from app.models import SurveyRound, ValueChain
 from app.services.indicators import status
-from app.services.indicators.refresh import Computed, pairs_to_compute, read_pairs, store
+from app.services.indicators.refresh import pairs_to_compute
 
 indicators_cli = AppGroup("indicators", help="Value-chain upgrading indicators (../shared/docs/indicators.md).")
 
@@ -21,12 +24,18 @@ indicators_cli = AppGroup("indicators", help="Value-chain upgrading indicators (
 @indicators_cli.command("compute")
 @click.option("--chain", "chain_code", help="Only this value chain (code, e.g. KE-AVO).")
 @click.option("--round", "round_code", help="Only this survey round (code, e.g. R1).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    help="Processes computing chains side by side (default: one per CPU core, at most one per chain).",
+)
 @friendly_errors
-def compute(chain_code: str | None, round_code: str | None) -> None:
+def compute(chain_code: str | None, round_code: str | None, workers: int | None) -> None:
     """Recompute the indicators of every (chain, round) with data now, without waiting for the job worker.
 
-    Each pair is read in one consistent snapshot and stored in one short transaction; the stale marks it reflects
-    are consumed, so the worker does not recompute it again. Safe to run while the server and worker run.
+    Each chain's pairs are read in one consistent snapshot and each pair is stored in one short transaction; the
+    stale marks it reflects are consumed, so the worker does not recompute it again. Chains are computed in
+    parallel processes. Safe to run while the server and worker run.
     """
     with transaction() as session:
         if chain_code and session.scalar(select(ValueChain.id).where(ValueChain.code == chain_code)) is None:
@@ -39,22 +48,26 @@ def compute(chain_code: str | None, round_code: str | None) -> None:
         click.echo("Nothing to compute: no interviews have been mapped yet.")
         return
     started = time.perf_counter()
+    chains = len({chain for chain, _ in pairs})
+    count = fanout.workers_for(chains, workers)
+    click.echo(f"Computing {len(pairs)} (chain, round) pairs of {chains} chains in {count} processes…")
     total = 0
-    click.echo(f"Reading {len(pairs)} (chain, round) pairs in one snapshot…")
-    with transaction(snapshot=True) as session:
-        computed = read_pairs(session, pairs)
-    read_seconds = time.perf_counter() - started
-    with click.progressbar(computed, label="Storing", show_pos=True, item_show_func=lambda c: _label(names, c)) as bar:
-        for result in bar:
-            with transaction(write=True) as session:
-                store(session, result)
-            total += len(result.rows)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    done = fanout.recompute(app, pairs, count)
+    with click.progressbar(done, length=chains, label="Chains", show_pos=True, item_show_func=_label(names)) as bar:
+        for chain in bar:
+            total += sum(results for _, results, _ in chain.pairs)
     elapsed = time.perf_counter() - started
-    click.echo(f"{len(pairs)} (chain, round) pairs, {total} results in {elapsed:.1f} s (reading {read_seconds:.1f} s).")
+    click.echo(f"{len(pairs)} (chain, round) pairs, {total} results in {elapsed:.1f} s.")
 
 
-def _label(names: dict[tuple[int, int], str], computed: Computed | None) -> str:
-    return names.get((computed.chain_id, computed.round_id), "") if computed else ""
+def _label(names: dict[tuple[int, int], str]) -> Callable[[fanout.ChainDone | None], str]:
+    def label(chain: fanout.ChainDone | None) -> str:
+        if chain is None or not chain.pairs:
+            return ""
+        return names.get((chain.chain_id, chain.pairs[0][0]), "").split(" ")[0]
+
+    return label
 
 
 @indicators_cli.command("status")

@@ -25,6 +25,7 @@ from app.services.indicators.sql import (
     PairKey,
     SumsByMetric,
     flags,
+    small,
     when,
     yes,
 )
@@ -56,8 +57,9 @@ def _practice_metrics() -> dict[str, Expr]:
 
 def practice_sums(session: Session, frame: Frame, practice_ids: list[int]) -> dict[PairKey, PerPractice]:
     d = UpgradingDecision
+    scores = [f"{score}:{label}" for score in SCORES for label in ("applied", "not_applied")]
     chosen = flags(
-        _practice_metrics(),
+        small(_practice_metrics(), scores),
         [
             "applied",
             "aware",
@@ -87,9 +89,13 @@ def panel_pair_sums(session: Session, frame: Frame, practice_ids: list[int]) -> 
     }
     facts = frame.facts
     source = facts.join(before, before.observation_id == facts.c.prev_observation_id).outerjoin(
-        # "+ 0": look "now" up by its observation, never by scanning every decision on the practice's index
+        # one probe of the unique (firm, round, practice) index: a firm round has one observation
         now,
-        and_(now.observation_id == facts.c.observation_id, now.practice_id + 0 == before.practice_id),
+        and_(
+            now.firm_id == facts.c.firm_id,
+            now.round_id == facts.c.round_id,
+            now.practice_id == before.practice_id,
+        ),
     )
     chosen = flags(chosen, list(chosen))
     out: dict[PairKey, PerPractice] = defaultdict(dict)

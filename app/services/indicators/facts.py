@@ -126,7 +126,8 @@ def _decisions(session: Session, batch: Batch) -> TableClause:
     query = (
         select(*columns)
         .join(p, p.id == d.practice_id)
-        .where(d.round_id.in_(batch.round_ids), p.value_chain_id.in_(batch.chain_ids), p.is_active)
+        .where(d.observation_id.in_(_observations_in(batch, batch.round_ids)), p.value_chain_id.in_(batch.chain_ids))
+        .where(p.is_active)
         .group_by(d.observation_id)
     )
     return create_temp(session, "ind_decisions", query, ["observation_id"])

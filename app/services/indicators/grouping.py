@@ -5,7 +5,8 @@ work it does well. Summing 650,000 rows into six disaggregations of ~40 groups e
 rows crossed with the disaggregations makes SQLite sort six copies of every row with all its metrics, and costs
 many times what ``numpy.bincount`` does on the same columns (docs/benchmarks.md). So each query returns compact
 columns (the observation id, the extra keys, the 0/1 metrics packed two bits each into integers, the other metrics
-as floats), and the groups and weights come from the ``Frame``. Every step over rows is a vectorised operation.
+as floats; integers 0-14 such as Likert scores packed four bits each), and the groups and weights come from the
+``Frame``. Every step over rows is a vectorised operation.
 
 For a metric y over the rows where it is defined: n, Σw, Σw², Σw·y, Σw·y² and the same with w = 1, as ``Sums``.
 """
@@ -17,16 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, ColumnElement, Float, case, cast, literal_column, select
+from sqlalchemy import BigInteger, ColumnElement, Float, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FromClause
 
 from app.indicators.catalogue import DISAGGREGATIONS
 from app.indicators.sums import Sums
 from app.services.indicators.frame import Floats, Frame, Ints, Objects, fetch, floats, ints
-from app.services.indicators.sql import FLAG_SUFFIX, Expr, Group, PairKey, SumsByMetric
+from app.services.indicators.sql import FLAG_SUFFIX, SMALL_SUFFIX, Expr, Group, PairKey, SumsByMetric
 
-FLAGS_PER_WORD = 31  # two bits a flag in a signed 64-bit integer
+WORD_BITS = 62  # packed metrics per signed 64-bit integer column
 
 
 @dataclass(frozen=True)
@@ -37,18 +38,42 @@ class GroupSums:
     sums: SumsByMetric
 
 
-def _packed(names: Sequence[str], metrics: Mapping[str, Expr]) -> list[ColumnElement[Any]]:
-    """0/1/NULL metrics as 2-bit codes (0 undefined, 1 zero, 3 one), 31 to a 64-bit integer."""
-    words = []
-    for start in range(0, len(names), FLAGS_PER_WORD):
-        total: ColumnElement[Any] | None = None
-        for bit, name in enumerate(names[start : start + FLAGS_PER_WORD]):
-            y = metrics[name]
-            code = cast(case((y.is_(None), 0), (y == 0, 1), else_=3), BigInteger)
-            term = code * literal_column(str(4**bit), BigInteger)
-            total = term if total is None else total + term
-        if total is not None:
-            words.append(total)
+@dataclass(frozen=True)
+class _Field:
+    """A packed metric: ``width`` bits at ``shift`` of integer column ``word`` (0 = NULL)."""
+
+    name: str
+    word: int
+    shift: int
+    width: int
+
+
+def _layout(metrics: Mapping[str, Expr]) -> list[_Field]:
+    """Flags take 2 bits (0 NULL, 1 zero, 3 one), small integers 4 bits (0 NULL, else y + 1), 62 bits a word."""
+    fields: list[_Field] = []
+    word, shift = 0, 0
+    for name in metrics:
+        width = 2 if name.endswith(FLAG_SUFFIX) else 4 if name.endswith(SMALL_SUFFIX) else 0
+        if not width:
+            continue
+        if shift + width > WORD_BITS:
+            word, shift = word + 1, 0
+        fields.append(_Field(name, word, shift, width))
+        shift += width
+    return fields
+
+
+def _words(fields: list[_Field], metrics: Mapping[str, Expr]) -> list[ColumnElement[Any]]:
+    words: list[ColumnElement[Any]] = []
+    for field in fields:
+        y = metrics[field.name]
+        one, two = literal_column("1", BigInteger), literal_column("2", BigInteger)
+        code = func.coalesce(one + two * y if field.width == 2 else y + one, 0)
+        term = code * literal_column(str(2**field.shift), BigInteger)
+        if field.word == len(words):
+            words.append(term)
+        else:
+            words[field.word] = words[field.word] + term
     return words
 
 
@@ -62,9 +87,10 @@ def aggregate(
     where: Sequence[ColumnElement[bool]] = (),
 ) -> list[GroupSums]:
     """Sums of every metric per (pair, disaggregation, group, *keys) over the rows of ``source`` (the facts)."""
-    flag_names = [name for name in metrics if name.endswith(FLAG_SUFFIX)]
-    value_names = [name for name in metrics if not name.endswith(FLAG_SUFFIX)]
-    words = _packed(flag_names, metrics)
+    fields = _layout(metrics)
+    packed = {field.name for field in fields}
+    value_names = [name for name in metrics if name not in packed]
+    words = _words(fields, metrics)
     facts = frame.facts
     query = select(facts.c.observation_id, *keys, *words, *(cast(metrics[name], Float) for name in value_names))
     table = fetch(session, query.select_from(source if source is not None else facts).where(*where))
@@ -74,10 +100,13 @@ def aggregate(
     key_codes, key_values = _factorise(table[:, 1 : 1 + len(keys)])
     inputs = _Inputs(frame.weight[at])
     first_word = 1 + len(keys)
-    for index, name in enumerate(flag_names):
-        word = ints(table[:, first_word + index // FLAGS_PER_WORD])
-        code = (word >> (2 * (index % FLAGS_PER_WORD))) & 3
-        inputs.flag(name, (code & 1).astype(np.float64), (code >> 1).astype(np.float64))
+    word_columns = [ints(table[:, first_word + i]) for i in range(len(words))]
+    for field in fields:
+        code = (word_columns[field.word] >> field.shift) & (2**field.width - 1)
+        if field.width == 2:
+            inputs.flag(field.name, (code & 1).astype(np.float64), (code >> 1).astype(np.float64))
+        else:
+            inputs.value(field.name, np.where(code > 0, code - 1, np.nan).astype(np.float64))
     for index, name in enumerate(value_names):
         inputs.value(name, floats(table[:, first_word + len(words) + index]))
     pair = frame.pair_index[at]
@@ -164,7 +193,7 @@ class _Inputs:
                 sy2.tolist(),
                 strict=True,
             )
-            out[name.removesuffix(FLAG_SUFFIX)] = [
+            out[name.removesuffix(FLAG_SUFFIX).removesuffix(SMALL_SUFFIX)] = [
                 (Sums(count, a, b, c, d), Sums(count, whole, whole, e, f)) for count, whole, a, b, c, d, e, f in columns
             ]
         return out
