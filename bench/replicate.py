@@ -67,6 +67,11 @@ def replicate(conn: Connection, copies: int) -> None:
             if table.name == "submissions":
                 query = query.where(table.c.firm_id.is_not(None))  # only the interviews of the panel's firms
             conn.execute(insert(table).from_select(list(table.c), query.where(_original(table, spans))))
+    if conn.dialect.name == "postgresql":  # the copies took ids explicitly: move the sequences past them
+        for model in FAMILIES.values():
+            table = _table(model)
+            top = select(func.max(table.c.id)).scalar_subquery()
+            conn.execute(select(func.setval(func.pg_get_serial_sequence(table.name, "id"), top)))
 
 
 def _original(table: Table, spans: Mapping[str, int]) -> ColumnElement[bool]:

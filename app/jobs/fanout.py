@@ -28,6 +28,7 @@ class ChainDone:
     chain_id: int
     pairs: list[tuple[int, int, bool]]  # (round id, results, stored: False if a newer snapshot was there)
     seconds: float
+    pid: int  # the process that computed it
 
 
 def workers_for(chains: int, requested: int | None = None) -> int:
@@ -77,4 +78,4 @@ def _chain(keys: list[tuple[int, int]]) -> ChainDone:
         with transaction(write=True) as session:
             stored = store(session, result)
         done.append((result.round_id, len(result.rows), stored))
-    return ChainDone(keys[0][0], done, time.perf_counter() - started)
+    return ChainDone(keys[0][0], done, time.perf_counter() - started, os.getpid())

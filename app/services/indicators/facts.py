@@ -246,6 +246,7 @@ def build_facts(session: Session, batch: Batch) -> Facts:
         .outerjoin(prev_funcs, prev_funcs.c.observation_id == prev.id)
         .outerjoin(base, and_(base.firm_id == o.firm_id, base.round_id == _lookup(batch.baseline(), o.round_id)))
         .outerjoin(base_sales, base_sales.c.observation_id == base.id)
+        .where(f.value_chain_id.in_(batch.chain_ids), o.round_id.in_(batch.round_ids))
         .where(tuple_(f.value_chain_id, o.round_id).in_(list(batch.pairs)))
     )
     return Facts(create_temp(session, "ind_facts", query, ["observation_id", "prev_observation_id"]))

@@ -68,7 +68,7 @@ def _words(fields: list[_Field], metrics: Mapping[str, Expr]) -> list[ColumnElem
     for field in fields:
         y = metrics[field.name]
         one, two = literal_column("1", BigInteger), literal_column("2", BigInteger)
-        code = func.coalesce(one + two * y if field.width == 2 else y + one, 0)
+        code = cast(func.coalesce(one + two * y if field.width == 2 else y + one, 0), BigInteger)
         term = code * literal_column(str(2**field.shift), BigInteger)
         if field.word == len(words):
             words.append(term)
