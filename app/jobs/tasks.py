@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 MISSED_AFTER = dt.timedelta(seconds=30)  # marks this old with no refresh running: their trigger was lost
 INTERRUPTED_AFTER = dt.timedelta(minutes=15)
 KEEP_SUCCEEDED = dt.timedelta(days=7)
-BUSY_RETRY_SECONDS = 1.0
 
 _chain_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
 
@@ -55,17 +54,22 @@ def _finish(run_id: int, status: JobStatus, detail: dict[str, Any], error: str |
 
 def refresh_chain(jobs: Jobs, chain_id: int, task: Any = None) -> dict[str, Any]:
     lock = _chain_locks[chain_id]
-    if not lock.acquire(blocking=False):  # another thread of this worker is on it: look again in a moment
-        jobs.refresh_chain.schedule((chain_id,), delay=BUSY_RETRY_SECONDS)
+    if not lock.acquire(blocking=False):
+        # Another thread of this worker is refreshing the chain: it looks for marks again once it has let go of
+        # the lock (below), so the changes that brought us here are not left waiting for a retry or the sweep.
         return {"busy": True}
     try:
         with jobs.app.app_context():
-            return _refresh(jobs, chain_id, task)
+            result = _refresh(chain_id, task)
     finally:
         lock.release()
+    with jobs.app.app_context(), transaction() as session:
+        if pending(session, chain_id):  # changes arrived while we computed (or found us busy): another pass, now
+            jobs.refresh_chain.schedule((chain_id,), delay=0)
+    return result
 
 
-def _refresh(jobs: Jobs, chain_id: int, task: Any) -> dict[str, Any]:
+def _refresh(chain_id: int, task: Any) -> dict[str, Any]:
     with transaction() as session:
         pairs = pending(session, chain_id)
     if not pairs:
@@ -88,9 +92,6 @@ def _refresh(jobs: Jobs, chain_id: int, task: Any) -> dict[str, Any]:
         _finish(run_id, status, {"pairs": done}, traceback.format_exc(limit=8))
         raise
     _finish(run_id, JobStatus.SUCCEEDED, {"pairs": done})
-    with transaction() as session:
-        if pending(session, chain_id):  # changes arrived while we computed: another pass
-            jobs.refresh_chain.schedule((chain_id,), delay=0)
     return {"pairs": len(done)}
 
 
