@@ -27,7 +27,7 @@ from app.indicators.sums import Sums
 from app.services.indicators.frame import Floats, Frame, Ints, Objects, fetch, floats, ints
 from app.services.indicators.sql import FLAG_SUFFIX, SMALL_SUFFIX, Expr, Group, PairKey, SumsByMetric
 
-WORD_BITS = 62  # packed metrics per signed 64-bit integer column
+WORD_BITS = 62  # bits of packed metrics in each signed 64-bit integer column
 
 
 @dataclass(frozen=True)
