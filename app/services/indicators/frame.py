@@ -7,13 +7,15 @@ weights come from here, by a vectorised search, never by a Python loop over the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Select, TableClause, select
+from sqlalchemy import ColumnElement, Select, TableClause, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import FromClause
 
 from app.indicators.catalogue import DISAGGREGATIONS
 from app.services.indicators.sql import PairKey
@@ -38,6 +40,21 @@ class Frame:
     def rows_of(self, observation_ids: Objects) -> Ints:
         """The frame row of each observation id (every id is one of the facts': the queries join them)."""
         return np.searchsorted(self.observation_ids, ints(observation_ids))
+
+
+def select_rows(
+    session: Session,
+    frame: Frame,
+    columns: Sequence[ColumnElement[Any]],
+    source: FromClause | None,
+    where: Sequence[ColumnElement[bool]],
+) -> tuple[Objects, Ints]:
+    """``columns`` of the rows of ``source`` (the facts, or the facts joined to other tables) that pass ``where``,
+    and the frame row of each: the table's first column is the facts' observation id."""
+    facts = frame.facts
+    query = select(facts.c.observation_id, *columns).select_from(source if source is not None else facts)
+    table = fetch(session, query.where(*where))
+    return table, frame.rows_of(table[:, 0])
 
 
 def fetch(session: Session, query: Select[Any]) -> Objects:

@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, ColumnElement, Float, cast, func, literal_column, select
+from sqlalchemy import BigInteger, ColumnElement, Float, cast, func, literal_column
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FromClause
 
 from app.indicators.catalogue import DISAGGREGATIONS
 from app.indicators.sums import Sums
-from app.services.indicators.frame import Floats, Frame, Ints, Objects, fetch, floats, ints
+from app.services.indicators.frame import Floats, Frame, Ints, Objects, floats, ints, select_rows
 from app.services.indicators.sql import FLAG_SUFFIX, SMALL_SUFFIX, Expr, Group, PairKey, SumsByMetric
 
 WORD_BITS = 62  # bits of packed metrics in each signed 64-bit integer column
@@ -91,12 +91,10 @@ def aggregate(
     packed = {field.name for field in fields}
     value_names = [name for name in metrics if name not in packed]
     words = _words(fields, metrics)
-    facts = frame.facts
-    query = select(facts.c.observation_id, *keys, *words, *(cast(metrics[name], Float) for name in value_names))
-    table = fetch(session, query.select_from(source if source is not None else facts).where(*where))
+    values = [cast(metrics[name], Float) for name in value_names]
+    table, at = select_rows(session, frame, [*keys, *words, *values], source, where)  # type: ignore[list-item]
     if not len(table):
         return []
-    at = frame.rows_of(table[:, 0])
     key_codes, key_values = _factorise(table[:, 1 : 1 + len(keys)])
     inputs = _Inputs(frame.weight[at])
     first_word = 1 + len(keys)

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import ColumnElement, Float, cast, select
+from sqlalchemy import ColumnElement, Float, cast
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FromClause
 
 from app.indicators.catalogue import DISAGGREGATIONS
-from app.services.indicators.frame import Floats, Frame, Ints, fetch, floats
+from app.services.indicators.frame import Floats, Frame, Ints, floats, select_rows
 from app.services.indicators.sql import Expr, Group, PairKey
 
 
@@ -29,12 +29,9 @@ def medians(
     session: Session, frame: Frame, x: Expr, source: FromClause | None = None, where: Sequence[ColumnElement[bool]] = ()
 ) -> list[GroupMedian]:
     """Per pair and group: the smallest x whose cumulative weight (count) reaches half the group's total."""
-    facts = frame.facts
-    query = select(facts.c.observation_id, cast(x, Float)).select_from(source if source is not None else facts)
-    table = fetch(session, query.where(x.is_not(None), *where))
+    table, at = select_rows(session, frame, [cast(x, Float)], source, [x.is_not(None), *where])
     if not len(table):
         return []
-    at = frame.rows_of(table[:, 0])
     values, weight, pair = floats(table[:, 1]), frame.weight[at], frame.pair_index[at]
     out: list[GroupMedian] = []
     for dim in DISAGGREGATIONS:
