@@ -17,6 +17,7 @@ from typing import Any, cast
 from flask import Flask, current_app, g
 from sqlalchemy import (
     JSON,
+    Connection,
     DateTime,
     Dialect,
     Engine,
@@ -41,6 +42,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+SINGLE_STATEMENT = "single statement"  # a ``sqlite_begin`` mode: no BEGIN at all (see ``lookup``)
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -99,7 +101,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     pysqlite's own transaction handling is switched off so that SQLAlchemy emits BEGIN itself; a writing
     transaction asks for BEGIN IMMEDIATE, so concurrent writers queue on the busy timeout instead of
-    failing when a read lock cannot be upgraded.
+    failing when a read lock cannot be upgraded. A lookup (one SELECT) runs without BEGIN: a single statement
+    is its own snapshot. BEGIN goes straight to the driver: it runs on every request.
     """
 
     @event.listens_for(engine, "connect")
@@ -115,7 +118,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode != SINGLE_STATEMENT:
+            connection.connection.driver_connection.execute(f"BEGIN {mode}")
 
 
 def sqlite_busy_timeout(url: str) -> float:
@@ -211,6 +215,19 @@ class WriterQueue:
 
 def _locked() -> OperationalError:
     return OperationalError("waiting for the SQLite write lock", None, sqlite3.OperationalError("database is locked"))
+
+
+@contextmanager
+def lookup() -> Iterator[Connection]:
+    """A connection for one reading statement, with no transaction of its own on SQLite.
+
+    A single SELECT sees one state of the database by itself, so the BEGIN and COMMIT a transaction would add
+    buy nothing, nor would an ORM session; every OpenRosa request from an app user runs one such lookup (who is
+    calling) before its real work. On PostgreSQL this is a plain transaction, rolled back. Run one Core
+    statement in it, never a write.
+    """
+    with engine_of(current_app).connect() as connection:
+        yield connection.execution_options(sqlite_begin=SINGLE_STATEMENT)
 
 
 @contextmanager

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -191,8 +191,8 @@ BY_TOKEN = select(User.id, User.username, User.role, User.token).where(
 )
 
 
-def by_token(session: Session, token: str) -> Actor | None:
-    row = session.connection().execute(BY_TOKEN, {"token": token}).first()
+def by_token(connection: Connection, token: str) -> Actor | None:
+    row = connection.execute(BY_TOKEN, {"token": token}).first()
     if row is None or row.token is None or not hmac.compare_digest(row.token, token):
         return None
     return Actor(row.id, row.username, row.role)

@@ -18,7 +18,7 @@ from flask import current_app, g, request
 from flask_httpauth import HTTPDigestAuth
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from app.db import transaction
+from app.db import lookup, transaction
 from app.services import users
 from app.services.users import REALM, Actor
 
@@ -127,8 +127,8 @@ def login_required(view: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         token = g.get("openrosa_token")
         if token is not None:
-            with transaction() as session:
-                user = users.by_token(session, token)
+            with lookup() as connection:
+                user = users.by_token(connection, token)
             if user is None:
                 # 403, not 401: a 401 would make Collect ask for a password it does not have (as Central does).
                 raise Forbidden("This app-user link is not valid any more. Ask your supervisor for a new QR code.")
