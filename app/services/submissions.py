@@ -59,6 +59,7 @@ class Target:
     version_id: int
     binary_paths: list[str]
     mapped: bool
+    existing_id: int | None  # the version already stored under this instanceID (a resubmission), if any
 
 
 @dataclass(frozen=True)
@@ -81,11 +82,13 @@ FIND_TARGET = (
         _versions.c.mapping,
         exists().where(_assigned.c.form_pk == _forms.c.id),
         exists().where(_assigned.c.form_pk == _forms.c.id, _assigned.c.user_id == bindparam("user_id")),
+        select(_svs.c.id)
+        .where(_svs.c.form_pk == _forms.c.id, _svs.c.instance_id == bindparam("iid"))
+        .scalar_subquery(),
     )
     .join(_versions, _versions.c.form_pk == _forms.c.id)
     .where(_forms.c.form_id == bindparam("form_id"), _versions.c.version == bindparam("version"))
 )
-FIND_VERSION = select(_svs.c.id).where(_svs.c.form_pk == bindparam("form_pk"), _svs.c.instance_id == bindparam("iid"))
 INSERT_SUBMISSION = insert(_subs).returning(_subs.c.id)
 INSERT_VERSION = insert(_svs).returning(_svs.c.id)
 POINT_TO_VERSION = (
@@ -96,19 +99,17 @@ POINT_TO_VERSION = (
 
 
 def find_form_version(session: Session, actor: Actor, instance: Instance) -> Target:
-    """The form version an instance belongs to, checked for access and state: one query on the usual path."""
-    row = (
-        session.connection()
-        .execute(FIND_TARGET, {"form_id": instance.form_id, "version": instance.version, "user_id": actor.id})
-        .first()
-    )
+    """The form version an instance belongs to, checked for access and state, and the version already stored
+    under the instance's ID: one query on the usual path."""
+    params = {"form_id": instance.form_id, "version": instance.version, "user_id": actor.id}
+    row = session.connection().execute(FIND_TARGET, {**params, "iid": instance.instance_id}).first()
     if row is None:
         _raise_not_found(session, instance)
-    form_pk, state, version_id, binary_paths, mapping, is_restricted, is_mine = row
+    form_pk, state, version_id, binary_paths, mapping, is_restricted, is_mine, existing_id = row
     check_assignment(actor, instance.form_id, restricted=is_restricted, assigned=is_mine)
     if state is not FormState.OPEN:
         raise ConflictError(f"The form '{instance.form_id}' is closed and is not accepting submissions.")
-    return Target(form_pk, instance.form_id, version_id, list(binary_paths), bool(mapping))
+    return Target(form_pk, instance.form_id, version_id, list(binary_paths), bool(mapping), existing_id)
 
 
 def _raise_not_found(session: Session, instance: Instance) -> NoReturn:
@@ -149,19 +150,19 @@ def receive(
 ) -> Received:
     """Record one POST of an instance. ``files`` maps part names to blobs already stored.
 
-    This is the hottest path of the server: a new submission costs one lookup, one duplicate check and three
-    writes (submission, version, current-version pointer); ORM objects are loaded only where rules need them.
+    This is the hottest path of the server: a new submission costs one lookup (which also finds a duplicate)
+    and three writes (submission, version, current-version pointer); ORM objects are loaded only where rules
+    need them.
     """
     target = find_form_version(session, actor, instance)
     xml_sha = hashlib.sha256(xml).hexdigest()
     expected = expected_files(target.binary_paths, instance)
 
     db = session.connection()  # Core statements go straight to the connection: no ORM execution machinery
-    existing_id = db.execute(FIND_VERSION, {"form_pk": target.form_pk, "iid": instance.instance_id}).scalar()
-    if existing_id is not None:
-        existing = session.get(SubmissionVersion, existing_id)
+    if target.existing_id is not None:
+        existing = session.get(SubmissionVersion, target.existing_id)
         if existing is None:
-            raise RuntimeError(f"submission version {existing_id} vanished inside its own transaction")
+            raise RuntimeError(f"submission version {target.existing_id} vanished inside its own transaction")
         _check_resubmission(existing, xml_sha)
         changed, still_missing = attach(session, existing.id, expected, files, existing.attachments)
         return Received(existing.submission_id, changed, still_missing)
