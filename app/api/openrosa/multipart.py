@@ -95,6 +95,9 @@ class _Collector:
         self._current = None
 
 
+CALLBACKS = tuple(name for name in dir(_Collector) if name.startswith("on_"))
+
+
 @contextmanager
 def parse_body() -> Iterator[Body]:
     """The request's multipart parts; their temporary files are closed when the block ends."""
@@ -104,7 +107,7 @@ def parse_body() -> Iterator[Body]:
     if not boundary:
         raise BadRequest("The multipart body has no boundary.")
     collector = _Collector(int(current_app.config["MAX_FORM_PARTS"]), int(current_app.config["MAX_FORM_MEMORY_SIZE"]))
-    callbacks = {name: getattr(collector, name) for name in dir(collector) if name.startswith("on_")}
+    callbacks = {name: getattr(collector, name) for name in CALLBACKS}
     parser = MultipartParser(boundary.encode("latin-1"), callbacks)  # type: ignore[arg-type]
     try:
         stream = request.stream  # raises 413 at once when Content-Length is over the limit

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import xml.etree.ElementTree as ET  # building XML only; untrusted XML is parsed in app.ingest with defusedxml
 
@@ -29,9 +30,16 @@ def xml_response(root: ET.Element, status: int = 200) -> Response:
 
 def message(text: str, status: int, *, nature: str = "") -> Response:
     """``<OpenRosaResponse>``; Collect shows the text of its first ``<message>`` to the enumerator."""
+    return Response(_message_body(text, nature), status=status, content_type=XML_TYPE)
+
+
+@functools.lru_cache(maxsize=256)
+def _message_body(text: str, nature: str) -> bytes:
+    """Built once per text: most messages are the same few sentences, sent on every submission."""
     root = ET.Element("OpenRosaResponse", {"xmlns": OPENROSA_RESPONSE_NS, "items": "0"})
     ET.SubElement(root, "message", {"nature": nature}).text = text
-    return xml_response(root, status)
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body
 
 
 def error(text: str, status: int) -> Response:
