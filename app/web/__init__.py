@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from app.web import headers
+from app.web import headers, sessions
 from app.web.health import health
 
 pages = Blueprint("pages", __name__)
@@ -25,6 +25,7 @@ def _http_error(exc: HTTPException) -> Response | HTTPException:
 
 def register_pages(app: Flask) -> None:
     headers.init_app(app)
+    sessions.init_app(app)
     app.register_blueprint(pages)
     app.register_blueprint(health)
     app.register_error_handler(HTTPException, _http_error)
