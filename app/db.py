@@ -31,7 +31,7 @@ from sqlalchemy import (
     make_url,
 )
 from sqlalchemy.dialects.postgresql import BYTEA, JSONB
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -118,8 +118,13 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
-        if mode != SINGLE_STATEMENT:
-            connection.connection.driver_connection.execute(f"BEGIN {mode}")
+        if mode == SINGLE_STATEMENT:
+            return
+        statement = f"BEGIN {mode}"
+        try:
+            connection.connection.driver_connection.execute(statement)
+        except sqlite3.Error as exc:  # raised outside SQLAlchemy's wrapping: wrap it as exec_driver_sql would
+            raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 def sqlite_busy_timeout(url: str) -> float:
