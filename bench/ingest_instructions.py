@@ -31,7 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -167,15 +167,6 @@ def count(target: str, args: argparse.Namespace, workdir: Path) -> int:
     return int(match.group(1).replace(",", "")) // args.n
 
 
-@contextlib.contextmanager
-def database(url: str | None) -> Iterator[str | None]:
-    if url is None:
-        yield None
-    else:
-        with ingest.fresh_postgres_database(url) as fresh:
-            yield fresh
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.child:
@@ -184,8 +175,11 @@ def main(argv: list[str] | None = None) -> int:
         if shutil.which(tool) is None:
             print(f"error: {tool} not found; install Debian's valgrind package", file=sys.stderr)
             return 2
+    database: contextlib.AbstractContextManager[str | None] = (
+        ingest.fresh_postgres_database(args.database_url) if args.database_url else contextlib.nullcontext()
+    )
     started = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    with tempfile.TemporaryDirectory(prefix="chainlift-instr-") as tmp, database(args.database_url) as url:
+    with tempfile.TemporaryDirectory(prefix="chainlift-instr-") as tmp, database as url:
         workdir = Path(tmp)
         (workdir / "database_url").write_text(url or "")
         env = ingest.server_env(workdir / "instance", url)

@@ -101,8 +101,13 @@ POINT_TO_VERSION = (
 def find_form_version(session: Session, actor: Actor, instance: Instance) -> Target:
     """The form version an instance belongs to, checked for access and state, and the version already stored
     under the instance's ID: one query on the usual path."""
-    params = {"form_id": instance.form_id, "version": instance.version, "user_id": actor.id}
-    row = session.connection().execute(FIND_TARGET, {**params, "iid": instance.instance_id}).first()
+    params = {
+        "form_id": instance.form_id,
+        "version": instance.version,
+        "user_id": actor.id,
+        "iid": instance.instance_id,
+    }
+    row = session.connection().execute(FIND_TARGET, params).first()
     if row is None:
         _raise_not_found(session, instance)
     form_pk, state, version_id, binary_paths, mapping, is_restricted, is_mine, existing_id = row

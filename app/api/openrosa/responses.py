@@ -24,8 +24,12 @@ def accept_content_length() -> int:
 
 
 def xml_response(root: ET.Element, status: int = 200) -> Response:
-    body = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return Response(body, status=status, content_type=XML_TYPE)
+    return Response(_serialise(root), status=status, content_type=XML_TYPE)
+
+
+def _serialise(root: ET.Element) -> bytes:
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return body
 
 
 def message(text: str, status: int, *, nature: str = "") -> Response:
@@ -38,8 +42,7 @@ def _message_body(text: str, nature: str) -> bytes:
     """Built once per text: most messages are the same few sentences, sent on every submission."""
     root = ET.Element("OpenRosaResponse", {"xmlns": OPENROSA_RESPONSE_NS, "items": "0"})
     ET.SubElement(root, "message", {"nature": nature}).text = text
-    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return body
+    return _serialise(root)
 
 
 def error(text: str, status: int) -> Response:

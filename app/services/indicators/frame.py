@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import FromClause
 
 from app.indicators.catalogue import DISAGGREGATIONS
-from app.services.indicators.sql import PairKey
+from app.services.indicators.sql import Expr, PairKey
 
 Floats = NDArray[np.float64]
 Ints = NDArray[np.int64]
@@ -45,7 +45,7 @@ class Frame:
 def select_rows(
     session: Session,
     frame: Frame,
-    columns: Sequence[ColumnElement[Any]],
+    columns: Sequence[Expr],
     source: FromClause | None,
     where: Sequence[ColumnElement[bool]],
 ) -> tuple[Objects, Ints]:

@@ -92,7 +92,7 @@ def aggregate(
     value_names = [name for name in metrics if name not in packed]
     words = _words(fields, metrics)
     values = [cast(metrics[name], Float) for name in value_names]
-    table, at = select_rows(session, frame, [*keys, *words, *values], source, where)  # type: ignore[list-item]
+    table, at = select_rows(session, frame, [*keys, *words, *values], source, where)
     if not len(table):
         return []
     key_codes, key_values = _factorise(table[:, 1 : 1 + len(keys)])
