@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NoReturn, cast
 
-from sqlalchemy import Table, bindparam, exists, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
@@ -27,6 +27,7 @@ from app.models import (
     Submission,
     SubmissionVersion,
 )
+from app.prepared import Prepared
 from app.services import processing
 from app.services.forms import check_assignment
 from app.services.users import Actor
@@ -69,11 +70,12 @@ class ExpectedFile:
     client_audit: bool = False
 
 
-# The submission path's statements are built once: constructing SQLAlchemy statements per request costs more
-# than SQLite takes to run them. Core on the tables, not the ORM unit of work, for the same reason.
+# The submission path's statements are built and compiled once and run on the driver's cursor (app.prepared):
+# constructing and executing SQLAlchemy statements per request costs more than SQLite takes to run them. Core on
+# the tables, not the ORM unit of work, for the same reason.
 _forms, _versions, _assigned = (cast(Table, m.__table__) for m in (Form, FormVersion, FormAssignment))
 _subs, _svs = cast(Table, Submission.__table__), cast(Table, SubmissionVersion.__table__)
-FIND_TARGET = (
+FIND_TARGET = Prepared(
     select(
         _forms.c.id,
         _forms.c.state,
@@ -89,9 +91,30 @@ FIND_TARGET = (
     .join(_versions, _versions.c.form_pk == _forms.c.id)
     .where(_forms.c.form_id == bindparam("form_id"), _versions.c.version == bindparam("version"))
 )
-INSERT_SUBMISSION = insert(_subs).returning(_subs.c.id)
-INSERT_VERSION = insert(_svs).returning(_svs.c.id)
-POINT_TO_VERSION = (
+SUBMISSION_COLUMNS = ("form_pk", "instance_id", "submitter_id", "created_at", "processing_errors")
+VERSION_COLUMNS = (
+    "submission_id",
+    "form_pk",
+    "form_version_id",
+    "instance_id",
+    "deprecated_id",
+    "instance_name",
+    "xml",
+    "xml_sha256",
+    "submitter_id",
+    "device_id",
+    "user_agent",
+    "received_at",
+    "encrypted",
+    "encrypted_key",
+    "encrypted_xml_name",
+    "encrypted_signature",
+)
+INSERT_SUBMISSION = Prepared(
+    insert(_subs).values({name: bindparam(name) for name in SUBMISSION_COLUMNS}).returning(_subs.c.id)
+)
+INSERT_VERSION = Prepared(insert(_svs).values({name: bindparam(name) for name in VERSION_COLUMNS}).returning(_svs.c.id))
+POINT_TO_VERSION = Prepared(
     update(_subs)
     .where(_subs.c.id == bindparam("sid"))
     .values(current_version_id=bindparam("vid"), processing_status=bindparam("status"), processed_at=bindparam("at"))
@@ -107,7 +130,7 @@ def find_form_version(session: Session, actor: Actor, instance: Instance) -> Tar
         "user_id": actor.id,
         "iid": instance.instance_id,
     }
-    row = session.connection().execute(FIND_TARGET, params).first()
+    row = FIND_TARGET.first(session.connection(), params)
     if row is None:
         _raise_not_found(session, instance)
     form_pk, state, version_id, binary_paths, mapping, is_restricted, is_mine, existing_id = row
@@ -175,21 +198,24 @@ def receive(
     previous = _edit_target(session, target.form_pk, instance.deprecated_id) if instance.deprecated_id else None
     now = utcnow()
     if previous is None:
-        submission_id = db.execute(
+        submission_id = _returned_id(
             INSERT_SUBMISSION,
+            db,
             {
                 "form_pk": target.form_pk,
                 "instance_id": instance.instance_id,
                 "submitter_id": actor.id,
                 "created_at": now,
+                "processing_errors": [],
             },
-        ).scalar_one()
+        )
     else:
         submission_id = previous.submission_id
     envelope = instance.encrypted
     # The UNIQUE (form, instanceID) constraint decides races between identical POSTs.
-    version_id = db.execute(
+    version_id = _returned_id(
         INSERT_VERSION,
+        db,
         {
             "submission_id": submission_id,
             "form_pk": target.form_pk,
@@ -208,15 +234,15 @@ def receive(
             "encrypted_xml_name": envelope.xml_file if envelope else None,
             "encrypted_signature": envelope.signature if envelope else None,
         },
-    ).scalar_one()
+    )
     missing: tuple[str, ...] = ()
     if expected:
         carried = previous.attachments if previous is not None else []
         _, missing = attach(session, version_id, expected, files, [], carried=carried)
     mapped = target.mapped and envelope is None
     # Nothing to derive from an unmapped form or an encrypted instance: say so without a trip through the mapper.
-    db.execute(
-        POINT_TO_VERSION,
+    POINT_TO_VERSION.execute(
+        db,
         {"sid": submission_id, "vid": version_id, "status": None if mapped else ProcessingStatus.NOT_MAPPED, "at": now},
     )
     if mapped or previous is not None:
@@ -231,6 +257,14 @@ def receive(
         else:
             processing.mark_not_mapped(session, submission, had_rows=True)
     return Received(submission_id, True, missing)
+
+
+def _returned_id(statement: Prepared, db: Connection, params: dict[str, object]) -> int:
+    row = statement.first(db, params)
+    if row is None:
+        raise RuntimeError("an INSERT … RETURNING returned no row")
+    new_id: int = row[0]
+    return new_id
 
 
 def _version_by_instance_id(session: Session, form_pk: int, instance_id: str) -> SubmissionVersion | None:

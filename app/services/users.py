@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from app.errors import ConflictError, InvalidError, NotFoundError
 from app.models import ApiToken, Role, Submission, User
+from app.prepared import Prepared
 
 # The HTTP Digest realm is part of every stored HA1: changing it invalidates all Digest passwords.
 REALM = "ChainLift"
@@ -186,16 +187,19 @@ def ensure_admin(session: Session, username: str = "admin") -> tuple[User, str |
 
 
 # Built once: every OpenRosa request from an app user runs it.
-BY_TOKEN = select(User.id, User.username, User.role, User.token).where(
-    User.token == bindparam("token"), User.active.is_(True)
+BY_TOKEN = Prepared(
+    select(User.id, User.username, User.role, User.token).where(User.token == bindparam("token"), User.active.is_(True))
 )
 
 
 def by_token(connection: Connection, token: str) -> Actor | None:
-    row = connection.execute(BY_TOKEN, {"token": token}).first()
-    if row is None or row.token is None or not hmac.compare_digest(row.token, token):
+    row = BY_TOKEN.first(connection, {"token": token})
+    if row is None:
         return None
-    return Actor(row.id, row.username, row.role)
+    user_id, username, role, stored = row
+    if stored is None or not hmac.compare_digest(stored, token):
+        return None
+    return Actor(user_id, username, role)
 
 
 def active_by_name(session: Session, username: str) -> User | None:
