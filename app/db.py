@@ -9,7 +9,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from decimal import Decimal
 from typing import Any, cast
@@ -250,3 +250,64 @@ def transaction(*, write: bool = False, snapshot: bool = False) -> Iterator[Sess
         elif snapshot and session.get_bind().dialect.name == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield session
+
+
+class Work:
+    """A write transaction's two handles: its Core connection, and an ORM session on that same transaction, made
+    only when a step needs the unit of work (an edit, attachments, mapping).
+
+    Most OpenRosa POSTs need no session at all: a lookup and three writes, run as Core statements. Building and
+    tearing down a session costs more than those statements take, so ``write()`` leaves it out until asked.
+    """
+
+    def __init__(self, connection: Connection, make_session: Callable[[], Session]) -> None:
+        self.connection = connection
+        self._make_session = make_session
+        self._session: Session | None = None
+
+    @classmethod
+    def joining(cls, session: Session) -> Work:
+        """The work of a transaction already run by ``session`` (a caller that holds one, e.g. the demo loader)."""
+        work = cls(session.connection(), lambda: session)
+        work._session = session
+        return work
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._make_session()
+        return self._session
+
+    @property
+    def has_session(self) -> bool:
+        return self._session is not None
+
+
+@contextmanager
+def write() -> Iterator[Work]:
+    """One write transaction, as ``transaction(write=True)``, with the session made only on demand.
+
+    The session, when made, takes full control of the connection's transaction: its commit commits it (and runs
+    the session's after-commit hooks, e.g. the indicator refresh), its rollback rolls it back.
+    """
+    queue: WriterQueue | None = current_app.extensions.get("sqlite_writers")
+    sessions = current_app.extensions["sessionmaker"]
+    with queue.turn() if queue is not None else nullcontext(), engine_of(current_app).connect() as connection:
+        connection.execution_options(sqlite_begin="IMMEDIATE")
+        connection.begin()
+        work = Work(connection, lambda: cast(Session, sessions(bind=connection, join_transaction_mode="control_fully")))
+        try:
+            yield work
+            if work.has_session:
+                work.session.commit()
+            else:
+                connection.commit()
+        except BaseException:
+            if work.has_session:
+                work.session.rollback()
+            else:
+                connection.rollback()
+            raise
+        finally:
+            if work.has_session:
+                work.session.close()

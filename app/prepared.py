@@ -82,8 +82,13 @@ def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
     compiled = statement.compile(dialect=dialect)
     if not isinstance(compiled, SQLCompiler):
         raise TypeError(f"not a SQL statement: {statement!r}")
-    if compiled.insert_prefetch or compiled.update_prefetch or compiled.literal_execute_params:
-        raise ValueError(f"Prepared needs every value given as a bindparam: {compiled.string}")
+    if (
+        compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+    ):
+        raise ValueError(f"Prepared needs SQL fixed at compile time, a named bindparam per value: {compiled.string}")
     if not all(bind.required for bind in compiled.binds.values()):
         raise ValueError(f"Prepared takes values only through named bindparams: {compiled.string}")
     binds = tuple(

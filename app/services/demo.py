@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from app.db import Work
 from app.demo import ChainSpec, FormSpec, FunctionSpec, MarketSpec, PracticeSpec, ReasonSpec, RoundSpec
 from app.demo.setup import BASELINE_YEAR, planned_rounds
 from app.errors import ConflictError, InvalidError, NotFoundError
@@ -157,8 +158,9 @@ def store(session: Session, by: Actor, xml: bytes) -> submissions.Received:
         instance = read_instance(xml)
     except InstanceError as exc:
         raise InvalidError(str(exc)) from exc
+    work = Work.joining(session)
     return submissions.receive(
-        session, actor=by, instance=instance, xml=xml, files={}, device_id=DEVICE_ID, user_agent=USER_AGENT
+        work, actor=by, instance=instance, xml=xml, files={}, device_id=DEVICE_ID, user_agent=USER_AGENT
     )
 
 

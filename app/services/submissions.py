@@ -14,7 +14,7 @@ from typing import NoReturn, cast
 from sqlalchemy import Connection, Table, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import Work, utcnow
 from app.errors import ConflictError, InvalidError, NotFoundError
 from app.ingest.instance import Instance
 from app.models import (
@@ -121,7 +121,7 @@ POINT_TO_VERSION = Prepared(
 )
 
 
-def find_form_version(session: Session, actor: Actor, instance: Instance) -> Target:
+def find_form_version(work: Work, actor: Actor, instance: Instance) -> Target:
     """The form version an instance belongs to, checked for access and state, and the version already stored
     under the instance's ID: one query on the usual path."""
     params = {
@@ -130,9 +130,9 @@ def find_form_version(session: Session, actor: Actor, instance: Instance) -> Tar
         "user_id": actor.id,
         "iid": instance.instance_id,
     }
-    row = FIND_TARGET.first(session.connection(), params)
+    row = FIND_TARGET.first(work.connection, params)
     if row is None:
-        _raise_not_found(session, instance)
+        _raise_not_found(work.session, instance)
     form_pk, state, version_id, binary_paths, mapping, is_restricted, is_mine, existing_id = row
     check_assignment(actor, instance.form_id, restricted=is_restricted, assigned=is_mine)
     if state is not FormState.OPEN:
@@ -167,7 +167,7 @@ def expected_files(binary_paths: list[str], instance: Instance) -> list[Expected
 
 
 def receive(
-    session: Session,
+    work: Work,
     *,
     actor: Actor,
     instance: Instance,
@@ -179,15 +179,16 @@ def receive(
     """Record one POST of an instance. ``files`` maps part names to blobs already stored.
 
     This is the hottest path of the server: a new submission costs one lookup (which also finds a duplicate)
-    and three writes (submission, version, current-version pointer); ORM objects are loaded only where rules
-    need them.
+    and three writes (submission, version, current-version pointer), on the transaction's connection; the ORM
+    session is made and objects loaded only where rules need them (resubmissions, edits, attachments, mapping).
     """
-    target = find_form_version(session, actor, instance)
+    target = find_form_version(work, actor, instance)
     xml_sha = hashlib.sha256(xml).hexdigest()
     expected = expected_files(target.binary_paths, instance)
 
-    db = session.connection()  # Core statements go straight to the connection: no ORM execution machinery
+    db = work.connection
     if target.existing_id is not None:
+        session = work.session
         existing = session.get(SubmissionVersion, target.existing_id)
         if existing is None:
             raise RuntimeError(f"submission version {target.existing_id} vanished inside its own transaction")
@@ -195,7 +196,7 @@ def receive(
         changed, still_missing = attach(session, existing.id, expected, files, existing.attachments)
         return Received(existing.submission_id, changed, still_missing)
 
-    previous = _edit_target(session, target.form_pk, instance.deprecated_id) if instance.deprecated_id else None
+    previous = _edit_target(work.session, target.form_pk, instance.deprecated_id) if instance.deprecated_id else None
     now = utcnow()
     if previous is None:
         submission_id = _returned_id(
@@ -238,7 +239,7 @@ def receive(
     missing: tuple[str, ...] = ()
     if expected:
         carried = previous.attachments if previous is not None else []
-        _, missing = attach(session, version_id, expected, files, [], carried=carried)
+        _, missing = attach(work.session, version_id, expected, files, [], carried=carried)
     mapped = target.mapped and envelope is None
     # Nothing to derive from an unmapped form or an encrypted instance: say so without a trip through the mapper.
     POINT_TO_VERSION.execute(
@@ -246,6 +247,7 @@ def receive(
         {"sid": submission_id, "vid": version_id, "status": None if mapped else ProcessingStatus.NOT_MAPPED, "at": now},
     )
     if mapped or previous is not None:
+        session = work.session
         submission = session.get(Submission, submission_id, populate_existing=True)
         if submission is None:
             raise RuntimeError(f"submission {submission_id} vanished inside its own transaction")

@@ -21,7 +21,7 @@ from app.api.openrosa.auth import current_user, login_required
 from app.api.openrosa.blueprint import blueprint
 from app.api.openrosa.multipart import Body, parse_body
 from app.api.openrosa.responses import message
-from app.db import transaction
+from app.db import write
 from app.errors import InvalidError
 from app.ingest.instance import Instance, InstanceError, read_instance
 from app.services import forms, submissions
@@ -93,9 +93,9 @@ def _record(instance: Instance, xml: bytes, files: dict[str, IncomingFile]) -> s
     for attempt in range(RACE_RETRIES):
         g.submission_committing = False
         try:
-            with transaction(write=True) as session:
+            with write() as work:
                 received = submissions.receive(
-                    session,
+                    work,
                     actor=current_user(),
                     instance=instance,
                     xml=xml,

@@ -1,0 +1,80 @@
+"""``db.write``: one write transaction on a Core connection, with an ORM session made only when asked for."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import pytest
+from flask import Flask
+from sqlalchemy import Table, event, select, update
+from sqlalchemy.orm import Session
+
+from app.db import engine_of, write
+from app.models import User
+from tests.helpers import Factory
+
+_users = cast(Table, User.__table__)
+
+
+def _active(app: Flask, username: str) -> bool:
+    with engine_of(app).connect() as connection:
+        active: bool = connection.execute(select(_users.c.active).where(_users.c.username == username)).scalar_one()
+    return active
+
+
+def test_core_only_work_commits_without_making_a_session(app: Flask, factory: Factory) -> None:
+    user = factory.user()
+    with app.app_context():
+        with write() as work:
+            work.connection.execute(update(_users).where(_users.c.username == user.username).values(active=False))
+            assert not work.has_session
+        assert not _active(app, user.username)
+
+
+def _deactivate_then_fail(core: str, orm: str | None = None) -> None:
+    with write() as work:
+        work.connection.execute(update(_users).where(_users.c.username == core).values(active=False))
+        if orm is not None:
+            work.session.scalars(select(User).where(User.username == orm)).one().active = False
+            work.session.flush()
+        raise RuntimeError("refused half-way")
+
+
+def test_a_failure_rolls_back_the_core_writes(app: Flask, factory: Factory) -> None:
+    user = factory.user()
+    with app.app_context(), pytest.raises(RuntimeError, match="half-way"):
+        _deactivate_then_fail(user.username)
+    assert _active(app, user.username)
+
+
+def test_the_session_shares_the_transaction_and_its_commit_hooks_run_after_the_commit(
+    app: Flask, factory: Factory
+) -> None:
+    """Core writes and ORM changes commit together; the session's after-commit hooks (which request indicator
+    refreshes) run once the data is committed, as they do for ``transaction()``."""
+    first, second = factory.user("enum1"), factory.user("enum2")
+    seen_by_hook: list[bool] = []
+    sessions = app.extensions["sessionmaker"]
+
+    def after_commit(_session: Session) -> None:
+        seen_by_hook.append(_active(app, first.username))  # another connection: sees only committed data
+
+    event.listen(sessions, "after_commit", after_commit)
+    try:
+        with app.app_context(), write() as work:
+            work.connection.execute(update(_users).where(_users.c.username == first.username).values(active=False))
+            orm_user = work.session.scalars(select(User).where(User.username == second.username)).one()
+            assert orm_user.active is True
+            orm_user.active = False
+            assert work.session.scalar(select(User.active).where(User.username == first.username)) is False
+    finally:
+        event.remove(sessions, "after_commit", after_commit)
+    assert seen_by_hook == [False]
+    assert not _active(app, first.username) and not _active(app, second.username)
+
+
+def test_a_failure_after_the_session_was_made_rolls_back_both(app: Flask, factory: Factory) -> None:
+    first, second = factory.user("enum1"), factory.user("enum2")
+    with app.app_context(), pytest.raises(RuntimeError, match="half-way"):
+        _deactivate_then_fail(first.username, second.username)
+    assert _active(app, first.username) and _active(app, second.username)
