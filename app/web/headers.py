@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from app.response_headers import set_headers
+
 CSP = "; ".join(
     (
         "default-src 'self'",
@@ -24,17 +26,19 @@ CSP = "; ".join(
 )
 
 
+ALWAYS = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY"))
+DATA_PAGES = frozenset({"overview", "chains", "fieldwork", "exports", "admin"})
+
+
 def add_security_headers(response: Response) -> Response:
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    headers.setdefault("X-Frame-Options", "DENY")
+    extra: list[tuple[str, str]] = []
     if response.mimetype == "text/html":
-        headers.setdefault("Content-Security-Policy", CSP)
+        extra.append(("Content-Security-Policy", CSP))
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.blueprint in {"overview", "chains", "fieldwork", "exports", "admin"}:
-        headers.setdefault("Cache-Control", "no-store")  # data pages: never kept by shared caches
+        extra.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
+    if request.blueprint in DATA_PAGES:
+        extra.append(("Cache-Control", "no-store"))  # data pages: never kept by shared caches
+    set_headers(response.headers, (*ALWAYS, *extra), replace=False)
     return response
 
 

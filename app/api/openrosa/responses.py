@@ -13,6 +13,7 @@ from werkzeug.http import http_date
 
 from app.api.openrosa.blueprint import blueprint
 from app.errors import DomainError
+from app.response_headers import set_headers
 
 log = logging.getLogger(__name__)
 OPENROSA_RESPONSE_NS = "http://openrosa.org/http/response"
@@ -51,11 +52,14 @@ def error(text: str, status: int) -> Response:
 
 @blueprint.after_request
 def _openrosa_headers(response: Response) -> Response:
-    response.headers["X-OpenRosa-Version"] = "1.0"
-    response.headers["X-OpenRosa-Accept-Content-Length"] = str(accept_content_length())
-    response.headers["Content-Language"] = "en"
-    response.headers.setdefault("Date", http_date())
-    response.headers.setdefault("Cache-Control", "no-store")
+    headers = response.headers
+    protocol = (
+        ("X-OpenRosa-Version", "1.0"),
+        ("X-OpenRosa-Accept-Content-Length", str(accept_content_length())),
+        ("Content-Language", "en"),
+    )
+    set_headers(headers, protocol, replace=True)
+    set_headers(headers, (("Date", http_date()), ("Cache-Control", "no-store")), replace=False)
     return response
 
 
