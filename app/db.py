@@ -158,6 +158,20 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+    connection = g.pop("db_connection", None)
+    if connection is not None:
+        connection.close()
+
+
+def _context_connection() -> Connection:
+    """The app context's own pooled connection, shared by its lookups and ``write()`` transactions: one pool
+    checkout per request instead of one per statement group. Closed (returned to the pool) at teardown."""
+    connection: Connection | None = g.get("db_connection")
+    if connection is None or connection.closed:
+        connection = g.db_connection = engine_of(current_app).connect()
+    elif connection.in_transaction():
+        raise RuntimeError("the app context's connection is still in a transaction: lookups and writes do not nest")
+    return connection
 
 
 def get_session() -> Session:
@@ -231,8 +245,11 @@ def lookup() -> Iterator[Connection]:
     calling) before its real work. On PostgreSQL this is a plain transaction, rolled back. Run one Core
     statement in it, never a write.
     """
-    with engine_of(current_app).connect() as connection:
+    connection = _context_connection()
+    try:
         yield connection.execution_options(sqlite_begin=SINGLE_STATEMENT)
+    finally:
+        connection.rollback()  # ends the read; nothing to undo
 
 
 @contextmanager
@@ -292,7 +309,8 @@ def write() -> Iterator[Work]:
     """
     queue: WriterQueue | None = current_app.extensions.get("sqlite_writers")
     sessions = current_app.extensions["sessionmaker"]
-    with queue.turn() if queue is not None else nullcontext(), engine_of(current_app).connect() as connection:
+    with queue.turn() if queue is not None else nullcontext():
+        connection = _context_connection()
         connection.execution_options(sqlite_begin="IMMEDIATE")
         connection.begin()
         work = Work(connection, lambda: cast(Session, sessions(bind=connection, join_transaction_mode="control_fully")))

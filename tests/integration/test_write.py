@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import Table, event, select, update
 from sqlalchemy.orm import Session
 
 from app.db import engine_of, write
 from app.models import User
-from tests.helpers import Factory
+from tests.helpers import Factory, submit
 
 _users = cast(Table, User.__table__)
 
@@ -78,3 +80,23 @@ def test_a_failure_after_the_session_was_made_rolls_back_both(app: Flask, factor
     with app.app_context(), pytest.raises(RuntimeError, match="half-way"):
         _deactivate_then_fail(first.username, second.username)
     assert _active(app, first.username) and _active(app, second.username)
+
+
+def test_a_submission_post_checks_out_one_pooled_connection(client: FlaskClient, factory: Factory, odk: Path) -> None:
+    """The app-user lookup and the write transaction share the request's connection: one pool checkout."""
+    enumerator = factory.user()
+    factory.publish(odk / "forms/simple.xml")
+    xml = (odk / "instances/simple/one.xml").read_bytes()
+    engine = engine_of(client.application)
+    checkouts: list[int] = []
+
+    def count(*_: object) -> None:
+        checkouts.append(1)
+
+    event.listen(engine, "checkout", count)
+    try:
+        response = submit(client, enumerator.prefix, xml)
+    finally:
+        event.remove(engine, "checkout", count)
+    assert response.status_code == 201, response.data
+    assert len(checkouts) == 1
