@@ -401,3 +401,37 @@ def test_overlong_attachment_name_is_a_clear_400(
     assert without_part.status_code == 400
     assert b"longer than 255" in without_part.data
     assert _versions(client.application) == []
+
+
+def test_parts_named_in_utf8_with_any_case_of_parameter_are_read(
+    client: FlaskClient, factory: Factory, enumerator: MadeUser, odk: Path
+) -> None:
+    """Collect sends part names and file names as raw UTF-8 (RFC 7578 §4.2); header parameter names are
+    case-insensitive, quoted values may escape quotes."""
+    factory.publish(odk / "forms/binaryType.xml")
+    name = 'фото "1".mp4'
+    xml = (
+        (odk / "instances/binaryType/one.xml")
+        .read_bytes()
+        .replace(b"my_file1.mp4", name.encode().replace(b'"', b"&quot;"))
+    )
+    boundary = "b-1"
+    quoted = name.replace('"', '\\"')
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; NAME="xml_submission_file"; Filename="i.xml"\r\n'
+            f"Content-Type: text/xml\r\n\r\n"
+        ).encode()
+        + xml
+        + (
+            f'\r\n--{boundary}\r\ncontent-disposition: form-data; name="{quoted}"; filename="{quoted}"\r\n'
+            f"Content-Type: video/mp4\r\n\r\nmovie\r\n--{boundary}--\r\n"
+        ).encode()
+    )
+    content_type = f'multipart/form-data; Boundary="{boundary}"'
+    response = client.post(f"{enumerator.prefix}/submission", data=body, content_type=content_type)
+    assert response.status_code == 201, response.data
+    [slot] = _attachments(client.application, "bone").values()
+    assert slot.name == name
+    assert slot.sha256 == hashlib.sha256(b"movie").hexdigest()
+    assert slot.content_type == "video/mp4"
