@@ -40,13 +40,12 @@ class Body:
 
 
 def _parse_header(header: bytes) -> tuple[bytes, dict[bytes, bytes]]:
-    """A header's value and parameters, as raw bytes (decoded by the caller), in lower case but for values.
+    """A header's value and parameters (names in lower case), as raw bytes: the caller decodes them.
 
     python-multipart's parser, as RFC 7578 has it for multipart/form-data (no RFC 2231 ``name*=`` forms); it
     takes a quarter of the time of werkzeug's, and runs on the request and on every part of every submission.
     """
-    value, options = parse_options_header(header)
-    return value, {key.lower(): option for key, option in options.items()}
+    return parse_options_header(header)
 
 
 def _decode(raw: bytes) -> str:
