@@ -16,7 +16,7 @@ defaults left for SQLAlchemy to fill in (give every column of an INSERT explicit
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,9 +31,17 @@ Processor = Callable[[Any], Any] | None
 @dataclass(frozen=True)
 class _Plan:
     sql: str
-    positions: tuple[str, ...] | None  # the parameters' order for positional paramstyles (qmark, format)
-    binds: tuple[tuple[str, Processor], ...]
+    binds: tuple[tuple[str, Processor], ...]  # in the driver's order for positional paramstyles (qmark, format)
+    positional: bool
     results: tuple[Processor, ...]  # one per returned column; empty: the statement returns no rows
+
+    def arguments(self, params: Mapping[str, Any]) -> Any:
+        values = [params[name] if process is None else process(params[name]) for name, process in self.binds]
+        return tuple(values) if self.positional else dict(zip((name for name, _ in self.binds), values, strict=True))
+
+    def row(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        pairs = zip(self.results, row, strict=True)
+        return tuple(value if process is None else process(value) for process, value in pairs)
 
 
 class Prepared:
@@ -48,8 +56,7 @@ class Prepared:
     def first(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         dialect = connection.dialect
         plan = self._plans.get((dialect.name, dialect.driver, dialect.paramstyle)) or self._compile(dialect)
-        values = {name: params[name] if process is None else process(params[name]) for name, process in plan.binds}
-        args: Any = values if plan.positions is None else tuple(values[name] for name in plan.positions)
+        args = plan.arguments(params)
         if not connection.in_transaction():
             connection.begin()  # SQLAlchemy's BEGIN, with its events (SQLite's mode); a no-op for most drivers
         pooled = connection.connection
@@ -61,10 +68,7 @@ class Prepared:
             raise _wrapped(connection, plan.sql, args, exc, cursor) from exc
         finally:
             cursor.close()
-        if row is None:
-            return None
-        pairs = zip(plan.results, row, strict=True)
-        return tuple(value if process is None else process(value) for process, value in pairs)
+        return None if row is None else plan.row(row)
 
     def execute(self, connection: Connection, params: Mapping[str, Any]) -> None:
         self.first(connection, params)
@@ -91,13 +95,14 @@ def _plan(statement: ClauseElement, dialect: Dialect) -> _Plan:
         raise ValueError(f"Prepared needs SQL fixed at compile time, a named bindparam per value: {compiled.string}")
     if not all(bind.required for bind in compiled.binds.values()):
         raise ValueError(f"Prepared takes values only through named bindparams: {compiled.string}")
-    binds = tuple(
-        (name, bind.type.dialect_impl(dialect).bind_processor(dialect)) for name, bind in compiled.binds.items()
-    )
+    processors = {
+        name: bind.type.dialect_impl(dialect).bind_processor(dialect) for name, bind in compiled.binds.items()
+    }
+    positional = compiled.positional and compiled.positiontup is not None
+    order = compiled.positiontup if positional and compiled.positiontup is not None else list(processors)
     returned = getattr(statement, "exported_columns", ())
     results = tuple(column.type.dialect_impl(dialect).result_processor(dialect, None) for column in returned)
-    positions = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup is not None else None
-    return _Plan(compiled.string, positions, binds, results)
+    return _Plan(compiled.string, tuple((name, processors[name]) for name in order), positional, results)
 
 
 def _wrapped(connection: Connection, sql: str, args: Any, exc: Any, cursor: Any) -> StatementError:
