@@ -156,16 +156,18 @@ def engine_of(app: Flask) -> Engine:
 
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
-    connection = g.pop("db_connection", None)
-    if connection is not None:
-        connection.close()
+    try:
+        if session is not None:
+            session.close()
+    finally:
+        _release_context_connection()
 
 
 def _context_connection() -> Connection:
     """The app context's own pooled connection, shared by its lookups and ``write()`` transactions: one pool
-    checkout per request instead of one per statement group. Closed (returned to the pool) at teardown."""
+    checkout per request instead of one per statement group. Returned to the pool at teardown, when the request
+    opens an ORM session (which takes its own), or at once after a failure (see ``_release_context_connection``).
+    ``lookup()`` and ``write()`` set their SQLite BEGIN mode on it, in place, each time."""
     connection: Connection | None = g.get("db_connection")
     if connection is None or connection.closed:
         connection = g.db_connection = engine_of(current_app).connect()
@@ -174,8 +176,19 @@ def _context_connection() -> Connection:
     return connection
 
 
+def _release_context_connection() -> None:
+    """Back to the pool, whose reset sends a real ROLLBACK. After a failed COMMIT, SQLAlchemy's own rollback
+    sends none, though SQLite may still hold the transaction (and its write lock): never reuse it then."""
+    connection: Connection | None = g.pop("db_connection", None)
+    if connection is not None:
+        connection.close()
+
+
 def get_session() -> Session:
     if "db_session" not in g:
+        connection: Connection | None = g.get("db_connection")
+        if connection is not None and not connection.in_transaction():
+            _release_context_connection()  # a lookup's idle connection: the session checks out its own
         g.db_session = current_app.extensions["sessionmaker"]()
     return cast(Session, g.db_session)
 
@@ -248,8 +261,10 @@ def lookup() -> Iterator[Connection]:
     connection = _context_connection()
     try:
         yield connection.execution_options(sqlite_begin=SINGLE_STATEMENT)
-    finally:
-        connection.rollback()  # ends the read; nothing to undo
+    except BaseException:
+        _release_context_connection()
+        raise
+    connection.rollback()  # ends the read; nothing to undo
 
 
 @contextmanager
@@ -312,20 +327,26 @@ def write() -> Iterator[Work]:
     with queue.turn() if queue is not None else nullcontext():
         connection = _context_connection()
         connection.execution_options(sqlite_begin="IMMEDIATE")
-        connection.begin()
         work = Work(connection, lambda: cast(Session, sessions(bind=connection, join_transaction_mode="control_fully")))
+        failed = False
         try:
+            connection.begin()
             yield work
             if work.has_session:
                 work.session.commit()
             else:
                 connection.commit()
         except BaseException:
+            failed = True
             if work.has_session:
                 work.session.rollback()
             else:
                 connection.rollback()
             raise
         finally:
-            if work.has_session:
-                work.session.close()
+            try:
+                if work.has_session:
+                    work.session.close()
+            finally:
+                if failed:
+                    _release_context_connection()

@@ -31,3 +31,16 @@ def test_a_request_without_a_session_cookie_sets_none(app: Flask, factory: Facto
     response = app.test_client().get(f"{user.prefix}/formList")
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
+
+
+def test_a_request_that_reads_the_session_still_varies_on_the_cookie(app: Flask, factory: Factory) -> None:
+    """The empty-session shortcut applies only to a session nobody read, as Flask's own ``save_session`` has it:
+    a request that read the (empty) session still says ``Vary: Cookie``; one that stored something sets it."""
+    user = factory.user()
+    phone = app.test_client().get(f"{user.prefix}/formList")  # this request reads the (empty) session
+    assert phone.status_code == 200
+    assert "Cookie" in phone.headers.get("Vary", "")
+    assert "Set-Cookie" not in phone.headers
+    page = app.test_client().get("/login")
+    assert page.status_code == 200
+    assert "Set-Cookie" in page.headers  # the login form's CSRF token lives in the session
