@@ -10,6 +10,7 @@ import hashlib
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 import requests
@@ -124,6 +125,42 @@ def test_app_user_token_url_and_chunked_upload(server: str, factory: Factory, od
     )
     assert response.status_code == 201, response.text
     assert requests.get(f"{server}/key/wrong/formList", headers=COLLECT_HEADERS, timeout=10).status_code == 403
+
+
+def test_every_openrosa_response_has_exactly_one_date(server: str, factory: Factory, odk: Path) -> None:
+    """OpenRosa requires Date on every response (openrosa.md §1), and Date is a singleton field (RFC 9110 §6.6.1).
+    The app sets one for any server; gunicorn drops it and sends its own, so the phone sees one."""
+    factory.publish(odk / "forms/simple.xml")
+    user = factory.user("esi")
+    base = f"{server}{user.prefix}"
+    body, content_type = encode_multipart_formdata(
+        [("xml_submission_file", ("one.xml", (odk / "instances/simple/one.xml").read_bytes(), "text/xml"))]
+    )
+    listing = requests.get(f"{base}/formList", headers=COLLECT_HEADERS, timeout=10)
+    [entry] = ElementTree.fromstring(listing.content).findall(f"{XF}xform")
+    responses = {
+        "formList": listing,
+        "form": requests.get(entry.findtext(f"{XF}downloadUrl", ""), headers=COLLECT_HEADERS, timeout=10),
+        "HEAD": requests.head(f"{base}/submission", headers=COLLECT_HEADERS, timeout=10),
+        "POST": requests.post(
+            f"{base}/submission", data=body, headers={**COLLECT_HEADERS, "Content-Type": content_type}, timeout=30
+        ),
+        "error": requests.post(
+            f"{base}/submission", data=b"x", headers={**COLLECT_HEADERS, "Content-Type": content_type}, timeout=30
+        ),
+    }
+    assert {name: r.status_code for name, r in responses.items()} == {
+        "formList": 200,
+        "form": 200,
+        "HEAD": 204,
+        "POST": 201,
+        "error": 400,
+    }
+    for name, response in responses.items():
+        dates = response.raw.headers.getlist("Date")
+        assert len(dates) == 1, (name, dates)
+        assert parsedate_to_datetime(dates[0]).tzinfo is not None, (name, dates)
+        assert response.headers["X-OpenRosa-Version"] == "1.0", name
 
 
 def test_access_log_never_shows_app_user_tokens(server: str, factory: Factory, settings: Settings) -> None:
