@@ -1,8 +1,9 @@
 """A small real HTTP server on 127.0.0.1 that answers like KPI's API v2 (../shared/docs/kobo.md §2).
 
-Serves ``/api/v2/assets/{uid}/`` (asset JSON), ``/api/v2/assets/{uid}.xls`` (the XLSForm) and
-``/api/v2/assets/{uid}/data/`` with KPI's paging (``start``/``limit``, default 100, capped at 1000, ``next`` built
-from the request URL), ``sort``, ``fields`` and the Mongo ``query`` operators a client uses ($gt, $gte, $lt, $in).
+Serves ``/api/v2/assets/{uid}/`` (asset JSON), ``/api/v2/assets/{uid}.xls`` (the XLSForm), a record's files at
+``/api/v2/assets/{uid}/data/{_id}/attachments/{key}/`` and ``/api/v2/assets/{uid}/data/`` with KPI's paging
+(``start``/``limit``, default 100, capped at 1000, ``next`` built from the request URL), ``sort``, ``fields`` and
+the Mongo ``query`` operators a client uses ($gt, $gte, $lt, $in).
 Token auth as KPI (``Authorization: Token <key>``). Tests edit and delete records the way KoBo does, and can
 make a request fail to interrupt a sync.
 """
@@ -34,6 +35,11 @@ class FakeAsset:
     deployed_version_id: str = "vDeployed0000000000001"
     version_id: str | None = None  # the latest version; differs from the deployed one after undeployed edits
     records: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[tuple[int, str], tuple[bytes, str]] = field(default_factory=dict)  # (_id, attachment key) -> file
+
+    def attach(self, kobo_id: int, key: str, data: bytes, content_type: str = "image/jpeg") -> None:
+        """A file KPI serves at /api/v2/assets/{uid}/data/{_id}/attachments/{key}/ (its uid, or an old numeric id)."""
+        self.files[(kobo_id, key)] = (data, content_type)
 
     def info(self, base: str) -> dict[str, Any]:
         return {
@@ -117,6 +123,12 @@ class FakeKobo:
             return _json(asset_or_none.info(self.base))
         if rest == ["data"]:
             return self.data(request, asset_or_none)
+        if len(rest) == 4 and rest[0] == "data" and rest[2] == "attachments" and rest[1].isdigit():
+            found = asset_or_none.files.get((int(rest[1]), rest[3]))
+            if found is None:
+                return _json({"detail": "Not found."}, 404)
+            data, content_type = found
+            return Response(data, content_type=content_type)
         return _json({"detail": "Not found."}, 404)
 
     def data(self, request: Request, asset: FakeAsset) -> Response:

@@ -152,8 +152,8 @@ def _show(progress: Progress) -> None:
         return
     click.echo(
         f"  {progress.phase:<7} pages {progress.pages:>4}: {progress.created} new, {progress.edited} edited, "
-        f"{progress.unchanged} unchanged, {progress.deleted} deleted, {progress.errors} errors; "
-        f"watermark _id {progress.watermark or 0}"
+        f"{progress.unchanged} unchanged, {progress.deleted} deleted, {progress.files} files, "
+        f"{progress.errors} errors; watermark _id {progress.watermark or 0}"
     )
 
 
@@ -161,7 +161,8 @@ def _summary(report: SyncReport) -> str:
     form = f"; form {report.form_imported} imported" if report.form_imported else ""
     return (
         f"Synced {report.asset_uid}: {report.created} new, {report.edited} edited, {report.unchanged} unchanged, "
-        f"{report.deleted} deleted, {report.errors} not stored, in {report.pages} pages / {report.requests} "
+        f"{report.deleted} deleted, {report.files} files downloaded, {report.errors} not stored or not fetched, in "
+        f"{report.pages} pages / {report.requests} "
         f"requests{form}."
     )
 
@@ -186,9 +187,11 @@ def sync(  # noqa: PLR0917 - click passes every option
     page_size: int,
     force: bool,
 ) -> None:
-    """Pull new, edited and deleted records (and the deployed form) from KoBo. Safe to interrupt and run again."""
+    """Pull new, edited and deleted records, their files (photos, audio) and the deployed form from KoBo. Safe to
+    interrupt and run again."""
     options: dict[str, Any] = {
         "blobs": current_app.extensions["blobs"],
+        "max_file_bytes": current_app.config["MAX_CONTENT_LENGTH"],
         "max_requests_per_second": max_requests_per_second,
         "page_size": page_size,
         "progress": _show,

@@ -120,6 +120,8 @@ def kobo_sync(jobs: Jobs) -> dict[str, Any]:
     """Pull every active KoboToolbox asset (new, edited and deleted records); one failing asset does not stop others."""
     with jobs.app.app_context():
         factory = jobs.app.extensions["sessionmaker"]
-        results = kobo_sync_all(factory, blobs=jobs.app.extensions["blobs"])
+        results = kobo_sync_all(
+            factory, blobs=jobs.app.extensions["blobs"], max_file_bytes=jobs.app.config["MAX_CONTENT_LENGTH"]
+        )
     failed = [asset for asset, result in results if isinstance(result, Exception)]
     return {"assets": len(results), "failed": failed}

@@ -107,6 +107,7 @@ class KoboSyncRun(Base):
     unchanged_count: Mapped[int] = mapped_column(default=0)
     deleted_count: Mapped[int] = mapped_column(default=0)
     error_count: Mapped[int] = mapped_column(default=0)
+    file_count: Mapped[int] = mapped_column(default=0, server_default="0")  # attachments downloaded and stored
     form_imported: Mapped[str | None] = mapped_column(String(255))  # "form_id version" published by this run
     error: Mapped[str | None] = mapped_column(Text)  # why the run failed
     problems: Mapped[list[dict[str, str]]] = mapped_column(default=list)  # the first records it could not store

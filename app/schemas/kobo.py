@@ -49,7 +49,12 @@ class SyncRunOut(Schema):
     edited = fields.Integer()
     unchanged = fields.Integer()
     deleted = fields.Integer()
-    errors = fields.Integer(metadata={"description": "Records that could not be stored (see problems)."})
+    errors = fields.Integer(
+        metadata={
+            "description": "Records that could not be stored, and files that could not be fetched (see problems)."
+        }
+    )
+    files = fields.Integer(metadata={"description": "Attachments (photos, audio, audit logs) downloaded and stored."})
     form_imported = _text()
     error = _text(metadata={"description": "Why the run failed."})
     problems = fields.List(fields.Nested(SyncProblemOut))

@@ -83,6 +83,13 @@ class BlobStore:
 
         return self._store(copy, claims)
 
+    def put_chunks(
+        self, produce: Callable[[Callable[[bytes], object]], object], claims: Claims | None = None
+    ) -> BlobRef:
+        """A blob whose bytes ``produce`` hands, chunk by chunk, to the writer it is given (e.g. a download). If it
+        raises, nothing is stored."""
+        return self._store(lambda fh: produce(fh.write), claims)
+
     def _store(self, write: Callable[[_HashingWriter], object], claims: Claims | None) -> BlobRef:
         self._tmp.mkdir(parents=True, exist_ok=True)
         sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)

@@ -55,6 +55,7 @@ class Outcome(enum.StrEnum):
     EDITED = "edited"  # a new current version of one we hold
     DUPLICATE = "duplicate"  # this version is stored already: nothing changed
     STALE = "stale"  # an older version than the current one: kept as history, nothing else changed
+    ATTACHED = "attached"  # this version is stored already and got files it lacked (the sync downloads them)
     RESTORED = "restored"  # a submission marked deleted is in KoBo again
 
 
@@ -177,10 +178,12 @@ def store(
         )
     if existing is not None:
         kobo = _link(session, form, kobo, existing.submission, identity, delivery)
+        filled = _fill(session, existing, files) if files else False
         if kobo.deleted_at is not None:
             _restore(session, kobo, existing.submission)
             return Stored(Outcome.RESTORED, existing.submission_id, identity.instance_id, identity.kobo_id)
-        return Stored(Outcome.DUPLICATE, existing.submission_id, identity.instance_id, identity.kobo_id)
+        outcome = Outcome.ATTACHED if filled else Outcome.DUPLICATE
+        return Stored(outcome, existing.submission_id, identity.instance_id, identity.kobo_id)
 
     target = _target_version(session, form, identity, instance.version if instance is not None else None)
     if record is not None:
@@ -258,6 +261,20 @@ def _add_version(  # noqa: PLR0917 - the parts of one version
     carried = previous.attachments if previous is not None else []
     attach(session, version.id, expected_files(list(target.binary_paths), instance), files, [], carried=carried)
     return version
+
+
+def _fill(session: Session, version: SubmissionVersion, files: Mapping[str, IncomingFile]) -> bool:
+    """Files for the empty slots of a version we hold (as a repeated OpenRosa POST merges them): anything new?"""
+    target = session.get(FormVersion, version.form_version_id)
+    assert target is not None  # noqa: S101 - a foreign key
+    try:
+        instance = read_instance(version.xml)
+    except InstanceError:  # stored before, so readable; nothing to fill if not
+        return False
+    expected = expected_files(list(target.binary_paths), instance)
+    changed, _ = attach(session, version.id, expected, files, list(version.attachments))
+    session.flush()
+    return changed
 
 
 def kobo_submission(session: Session, kobo: KoboRecord) -> Submission:

@@ -15,6 +15,7 @@ import requests
 log = logging.getLogger(__name__)
 RETRIABLE = {429, 502, 503, 504}
 USER_AGENT = "ChainLift KoBo sync"
+DOWNLOAD_CHUNK = 1024 * 1024
 
 
 class KoboApiError(Exception):
@@ -76,26 +77,62 @@ class KoboClient:
             raise KoboApiError(f"KoBo sent a link to another server ({parts.netloc}); not following it.")
         return urlunsplit((self.origin.scheme, self.origin.netloc, parts.path, parts.query, ""))
 
-    def get(self, path_or_url: str, params: Mapping[str, Any] | None = None) -> requests.Response:
+    def on_server(self, url: str) -> bool:
+        """Does ``url`` point to the configured server (where the token may go)?"""
+        try:
+            self._url(url)
+        except KoboApiError:
+            return False
+        return True
+
+    def get(
+        self, path_or_url: str, params: Mapping[str, Any] | None = None, *, stream: bool = False
+    ) -> requests.Response:
+        """A GET on the configured server, retried when KoBo is busy. ``stream=True`` leaves the body unread: the
+        caller reads it (``iter_content``) and closes the response."""
         url = self._url(path_or_url)
         for attempt in range(self.retries + 1):
             self.limiter.wait()
             if self.on_request is not None:
                 self.on_request()
             try:
-                response = self.http.get(url, params=params, timeout=self.timeout, allow_redirects=False)
+                response = self.http.get(url, params=params, timeout=self.timeout, allow_redirects=False, stream=stream)
             except requests.RequestException as exc:
                 if attempt == self.retries:
                     raise KoboApiError(f"KoBo did not answer ({type(exc).__name__}: {exc}).") from exc
                 self._pause(attempt, None)
                 continue
             if response.status_code in RETRIABLE and attempt < self.retries:
+                response.close()
                 self._pause(attempt, response.headers.get("Retry-After"))
                 continue
             if response.status_code >= 300:
-                raise KoboApiError(_explain(response), response.status_code)
+                message = _explain(response)  # reads the (small) error body, streamed or not
+                response.close()
+                raise KoboApiError(message, response.status_code)
             return response
         raise AssertionError("unreachable")
+
+    def download(self, path_or_url: str, write: Callable[[bytes], object], max_bytes: int) -> int:
+        """Stream a file (an attachment) into ``write``, chunk by chunk; KoboApiError past ``max_bytes``.
+        Returns the size. A retried request restarts nothing: ``write`` sees the body of one response only."""
+        response = self.get(path_or_url, stream=True)
+        size = 0
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise KoboApiError(f"the file is {int(declared):,} bytes, over the limit of {max_bytes:,}")
+            try:
+                for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise KoboApiError(f"the file is over the limit of {max_bytes:,} bytes")
+                    write(chunk)
+            except requests.RequestException as exc:
+                raise KoboApiError(f"the download broke off ({type(exc).__name__}: {exc})") from exc
+        finally:
+            response.close()
+        return size
 
     def _pause(self, attempt: int, retry_after: str | None) -> None:
         delay = self.backoff * 2**attempt

@@ -35,6 +35,7 @@ COUNTERS = {
     Outcome.RESTORED: KoboHook.edited_count,
     Outcome.DUPLICATE: KoboHook.duplicate_count,
     Outcome.STALE: KoboHook.duplicate_count,
+    Outcome.ATTACHED: KoboHook.duplicate_count,  # only the sync brings files; counted as a duplicate if ever
 }
 
 

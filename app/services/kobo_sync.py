@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,11 +35,23 @@ from app.config import load_settings
 from app.db import utcnow
 from app.errors import ConflictError, DomainError, InvalidError, NotFoundError
 from app.ingest.kobo import KoboRecordError
-from app.models import Form, FormState, KoboAsset, KoboFormVersion, KoboRecord, KoboSource, KoboSyncRun, SyncStatus
-from app.services import forms, kobo
-from app.services.blobs import BlobStore
+from app.models import (
+    Attachment,
+    Form,
+    FormState,
+    KoboAsset,
+    KoboFormVersion,
+    KoboRecord,
+    KoboSource,
+    KoboSyncRun,
+    Submission,
+    SyncStatus,
+)
+from app.services import forms, kobo, kobo_attachments
+from app.services.blobs import BlobStore, Claims
 from app.services.kobo import JSON_TYPE, Delivery, Outcome
 from app.services.kobo_client import KoboApiError, KoboClient
+from app.services.submissions import IncomingFile
 
 log = logging.getLogger(__name__)
 SessionFactory = Callable[[], Session]
@@ -68,6 +80,7 @@ class Progress:
     deleted: int
     errors: int
     watermark: int | None
+    files: int = 0
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,7 @@ class SyncReport:
     errors: int
     watermark: int | None
     form_imported: str | None
+    files: int = 0
 
 
 # -- asset configuration ---------------------------------------------------------------------------------------
@@ -162,8 +176,10 @@ class _Run:
     def __init__(self, run_id: int, asset_id: int, watermark: int | None) -> None:
         self.id, self.asset_id, self.watermark = run_id, asset_id, watermark
         self.requests = self.pages = self.created = self.edited = self.unchanged = self.deleted = self.errors = 0
+        self.files = 0  # attachments downloaded and stored
         self.problems: list[dict[str, str]] = []
         self.failed: set[object] = set()  # _ids not stored in this run: not asked for again until the next one
+        self.files_failed: set[object] = set()  # _ids whose files failed in this run: retried by the next one
         self.form_imported: str | None = None
 
     def count(self, outcome: Outcome) -> None:
@@ -188,6 +204,7 @@ class _Run:
         row.requests, row.pages, row.watermark_to = self.requests, self.pages, self.watermark
         row.created_count, row.edited_count, row.unchanged_count = self.created, self.edited, self.unchanged
         row.deleted_count, row.error_count, row.problems = self.deleted, self.errors, list(self.problems)
+        row.file_count = self.files
         row.form_imported = self.form_imported
         row.heartbeat_at = utcnow()
         asset.watermark_id = self.watermark
@@ -196,9 +213,24 @@ class _Run:
             if status is SyncStatus.SUCCEEDED:
                 asset.last_success_at = row.heartbeat_at
 
+    def file_problem(self, kobo_id: object, message: str) -> None:
+        """A file of a stored record that could not be fetched: reported, its slot stays empty until a later run."""
+        self.errors += 1
+        self.files_failed.add(kobo_id)
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append({"_id": str(kobo_id), "message": message[:500]})
+
     def progress(self, phase: str) -> Progress:
         return Progress(
-            phase, self.pages, self.created, self.edited, self.unchanged, self.deleted, self.errors, self.watermark
+            phase,
+            self.pages,
+            self.created,
+            self.edited,
+            self.unchanged,
+            self.deleted,
+            self.errors,
+            self.watermark,
+            self.files,
         )
 
     def report(self, uid: str, status: SyncStatus) -> SyncReport:
@@ -215,6 +247,7 @@ class _Run:
             self.errors,
             self.watermark,
             self.form_imported,
+            self.files,
         )
 
 
@@ -280,15 +313,62 @@ class _Context:
     form_pk: int
     run: _Run
     notify: Callable[[Progress], None]
+    blobs: BlobStore
+    max_file_bytes: int
 
     def store_page(self, records: list[Any], phase: str) -> None:
+        """Download the page's files (fsynced, claimed), then store its records in one transaction; the files of
+        a page that does not commit are removed."""
         if not records:  # nothing new: no transaction
             return
-        with _writing(self.session_factory) as session:
-            _store_page(session, _open_form(session, self.form_pk), self.asset, self.run, records)
-            self.run.pages += 1
-            self.run.save(session)  # the watermark moves in the page's own transaction
+        claims = Claims()
+        try:
+            files = self._download(records, claims)
+            with _writing(self.session_factory) as session:
+                _store_page(session, _open_form(session, self.form_pk), self.asset, self.run, records, files)
+                self.run.pages += 1
+                self.run.save(session)  # the watermark moves in the page's own transaction
+        except BaseException:
+            claims.discard()
+            raise
+        claims.release()
         self.notify(self.run.progress(phase))
+
+    def _download(self, records: list[Any], claims: Claims) -> dict[object, dict[str, IncomingFile]]:
+        """The files of each record (by ``_id``) that the submission we hold does not have yet."""
+        ids = [r["_id"] for r in records if isinstance(r, dict) and isinstance(r.get("_id"), int)]
+        with self.session_factory() as session:
+            held = _files_held(session, self.form_pk, ids)
+        out: dict[object, dict[str, IncomingFile]] = {}
+        for record in records:
+            if not isinstance(record, dict):
+                continue
+            kobo_id = record.get("_id")
+            wanted, problems = kobo_attachments.remote_files(
+                record, self.asset.uid, self.client, skip=held.get(kobo_id, set())
+            )
+            fetched = kobo_attachments.fetch(self.client, self.blobs, claims, wanted, self.max_file_bytes)
+            for message in problems + fetched.problems:
+                self.run.file_problem(kobo_id, message)
+            if fetched.files:
+                out[kobo_id] = fetched.files
+        return out
+
+
+def _files_held(session: Session, form_pk: int, kobo_ids: list[int]) -> dict[object, set[str]]:
+    """The attachments received for the current version of each record we hold, by KoBo ``_id``."""
+    if not kobo_ids:
+        return {}
+    query = (
+        select(KoboRecord.kobo_id, Attachment.name)
+        .join(Submission, Submission.id == KoboRecord.submission_id)
+        .join(Attachment, Attachment.version_id == Submission.current_version_id)
+        .where(KoboRecord.form_pk == form_pk, KoboRecord.kobo_id.in_(kobo_ids), Attachment.sha256.is_not(None))
+    )
+    held: dict[object, set[str]] = {}
+    for kobo_id, name in session.execute(query):
+        held.setdefault(kobo_id, set()).add(name)
+    return held
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -306,13 +386,15 @@ def sync_asset(
     progress: Callable[[Progress], None] | None = None,
     force: bool = False,
     retry_backoff: float = 2.0,
+    max_file_bytes: int | None = None,
 ) -> SyncReport:
     """Pull one configured asset: form, new records, edits and deletions. Safe to run again at any time.
 
     Meant for ``flask kobo sync`` and for a periodic job (e.g. ``sync_all`` every 15 minutes). The API token is
     read from the environment variable the asset names (``environ``, default ``os.environ``). Commits a page at a
-    time. Returns the run's report; raises KoboSyncError (after recording it on the run) when the run failed,
-    and ConflictError when another run of the same asset is in progress.
+    time. Records' files are downloaded into ``blobs`` (default: MEDIA_ROOT's), each at most ``max_file_bytes``
+    (default: the upload limit). Returns the run's report; raises KoboSyncError (after recording it on the run)
+    when the run failed, and ConflictError when another run of the same asset is in progress.
     """
     asset, run = _start(session_factory, asset_id, force=force)
     notify = progress or (lambda _p: None)
@@ -331,9 +413,13 @@ def sync_asset(
             on_request=counted,
         )
         try:
+            if blobs is None or max_file_bytes is None:
+                settings = load_settings()
+                blobs = blobs or BlobStore(settings.media_root)
+                max_file_bytes = max_file_bytes or settings.max_upload_bytes
             form_pk = _import_form(session_factory, client, asset, run, blobs)
             notify(run.progress("form"))
-            context = _Context(session_factory, client, asset, form_pk, run, notify)
+            context = _Context(session_factory, client, asset, form_pk, run, notify, blobs, max_file_bytes)
             _new_records(context, page_size)
             _check_all(context)
         finally:
@@ -373,7 +459,7 @@ def sync_all(session_factory: SessionFactory, **options: Any) -> list[tuple[Kobo
 
 
 def _import_form(
-    session_factory: SessionFactory, client: KoboClient, asset: _Asset, run: _Run, blobs: BlobStore | None
+    session_factory: SessionFactory, client: KoboClient, asset: _Asset, run: _Run, blobs: BlobStore
 ) -> int:
     """The form records are stored under: the asset's deployed XLSForm, published when it changed."""
     if not asset.import_form:
@@ -400,10 +486,9 @@ def _import_form(
         run.problem("form", message)
         return asset.form_pk
     xls = client.get(f"/api/v2/assets/{asset.uid}.xls").content
-    store = blobs or BlobStore(load_settings().media_root)
     with _writing(session_factory) as session:
         try:
-            published = forms.publish(session, store, f"{asset.uid}.xlsx", xls)
+            published = forms.publish(session, blobs, f"{asset.uid}.xlsx", xls)
         except DomainError as exc:
             if asset.form_pk is None:
                 raise KoboSyncError(f"KoBo project {asset.uid}'s form cannot be published: {exc.message}") from exc
@@ -432,7 +517,14 @@ def _save_asset(session_factory: SessionFactory, asset_id: int, *, name: str | N
 # -- 2. new records ----------------------------------------------------------------------------------------------
 
 
-def _store_page(session: Session, form: Form, asset: _Asset, run: _Run, records: list[Any]) -> None:
+def _store_page(  # noqa: PLR0917 - a page and where it goes
+    session: Session,
+    form: Form,
+    asset: _Asset,
+    run: _Run,
+    records: list[Any],
+    files: Mapping[object, Mapping[str, IncomingFile]],
+) -> None:
     """Every record of a page, each in a savepoint: one bad record is reported, not the page lost."""
     for record in records:
         kobo_id = record.get("_id") if isinstance(record, dict) else None
@@ -448,8 +540,9 @@ def _store_page(session: Session, form: Form, asset: _Asset, run: _Run, records:
         )
         for attempt in range(2):
             savepoint = session.begin_nested()
+            record_files = files.get(kobo_id, {})
             try:
-                stored = kobo.store(session, form, delivery)
+                stored = kobo.store(session, form, delivery, files=record_files)
             except IntegrityError:  # a hook delivered the same record at this moment: look again
                 savepoint.rollback()
                 if attempt == 1:
@@ -465,6 +558,7 @@ def _store_page(session: Session, form: Form, asset: _Asset, run: _Run, records:
                 break
             savepoint.commit()
             run.count(stored.outcome)
+            run.files += len(record_files)
             break
         if isinstance(kobo_id, int) and not isinstance(kobo_id, bool):
             run.watermark = max(run.watermark or 0, kobo_id)
@@ -496,6 +590,17 @@ def _bare(uuid: str | None) -> str:
     return (uuid or "").removeprefix("uuid:")
 
 
+def _lacking_files(form_pk: int) -> Select[int | None]:
+    """Records we hold whose current version still waits for a file (a hook brought them, or a download failed)."""
+    return (
+        select(KoboRecord.kobo_id)
+        .join(Submission, Submission.id == KoboRecord.submission_id)
+        .join(Attachment, Attachment.version_id == Submission.current_version_id)
+        .where(KoboRecord.form_pk == form_pk, KoboRecord.deleted_at.is_(None), Attachment.sha256.is_(None))
+        .distinct()
+    )
+
+
 def _check_all(context: _Context) -> None:
     asset, run = context.asset, context.run
     remote: dict[int, str] = {}
@@ -511,11 +616,17 @@ def _check_all(context: _Context) -> None:
             or_(KoboRecord.asset_id == asset.id, KoboRecord.asset_id.is_(None)),
         )
         local = {row[0]: row for row in session.execute(mine)}
+        lacking = set(session.scalars(_lacking_files(context.form_pk)))
     refetch = [
         kobo_id
         for kobo_id, uuid in remote.items()
         if kobo_id not in run.failed
-        and (kobo_id not in local or local[kobo_id][2] is not None or _bare(local[kobo_id][1]) != _bare(uuid))
+        and (
+            kobo_id not in local
+            or local[kobo_id][2] is not None
+            or _bare(local[kobo_id][1]) != _bare(uuid)
+            or (kobo_id in lacking and kobo_id not in run.files_failed)
+        )
     ]
     for start in range(0, len(refetch), FETCH_BATCH):
         batch = refetch[start : start + FETCH_BATCH]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Iterator
@@ -236,10 +237,15 @@ def test_real_kobo_data_pages_sync_with_their_asset_form(app: Flask, kobo_server
     info = load_json(ARBOLES / "asset.json")
     form = kpi_content_form(info["content"]["survey"], info["content"]["choices"], info["uid"])
     records = load_json(ARBOLES / "data_page1.json")["results"] + load_json(ARBOLES / "data_page2.json")["results"]
-    kobo_server.add(FakeAsset(info["uid"], info["name"], xlsx(form), "vLnrnT6Pvzgeh4DVfj6eDz", records=records))
+    asset = kobo_server.add(FakeAsset(info["uid"], info["name"], xlsx(form), "vLnrnT6Pvzgeh4DVfj6eDz", records=records))
+    photos = {}  # these 2021 records name their files by a numeric id, on another host than the API's
+    for record in records:
+        [listed] = record["_attachments"]
+        photos[record["_id"]] = f"photo of tree {record['_id']}".encode()
+        asset.attach(record["_id"], str(listed["id"]), photos[record["_id"]])
     asset_id = _configure(app, kobo_server, info["uid"])
     report = _sync(app, asset_id)
-    assert (report.created, report.errors, report.watermark) == (3, 0, 125340283)
+    assert (report.created, report.errors, report.watermark, report.files) == (3, 0, 125340283, 3)
     with app.app_context(), transaction() as session:
         for record in records:
             kobo_row = session.scalars(select(KoboRecord).where(KoboRecord.kobo_id == record["_id"])).one()
@@ -249,6 +255,16 @@ def test_real_kobo_data_pages_sync_with_their_asset_form(app: Flask, kobo_server
             assert flatten_instance(submission.current_version.xml) == answers_of(record)
             assert submission.current_version.deprecated_id == record.get("meta/deprecatedID")
             assert kobo_row.submitted_by == record["_submitted_by"]
+            [photo] = submission.current_version.attachments
+            assert photo.name == record["Take_a_photo_of_this_tree"]
+            assert (photo.sha256, photo.size) == (
+                hashlib.sha256(photos[record["_id"]]).hexdigest(),
+                len(photos[record["_id"]]),
+            )
+            assert photo.content_type == "image/jpeg"
+            with app.extensions["blobs"].open(photo.sha256) as stored:
+                assert stored.read() == photos[record["_id"]]
+    assert not [p for p, _ in kobo_server.log if "example.org" in p]
 
 
 def test_undeployed_changes_are_not_imported_as_the_form(

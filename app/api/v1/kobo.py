@@ -63,6 +63,7 @@ def _run(run: KoboSyncRun | None) -> dict[str, Any] | None:
         "unchanged": run.unchanged_count,
         "deleted": run.deleted_count,
         "errors": run.error_count,
+        "files": run.file_count,
         "form_imported": run.form_imported,
         "error": run.error,
         "problems": run.problems,
