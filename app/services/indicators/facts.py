@@ -13,7 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, String, TableClause, and_, case, cast, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    String,
+    TableClause,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session, aliased
 
 from app.models import (
@@ -34,6 +48,7 @@ from app.vocab import DecisionStatus, UpgradingType
 
 TYPES = tuple(UpgradingType)
 TEMP_TABLES = ("ind_facts", "ind_decisions", "ind_sales", "ind_functions")
+AnySelect = Select[*tuple[Any, ...]]
 NO_THRESHOLD = 10**6  # a chain without end markets has no higher-value market
 
 
@@ -102,10 +117,15 @@ class Facts:
         drop_temp(session, *TEMP_TABLES)
 
 
-def _observations_in(batch: Batch, round_ids: list[int]) -> Any:
-    o, f = FirmObservation, Firm
+def _of_batch(query: AnySelect, observation_id: Expr, batch: Batch, round_ids: list[int]) -> AnySelect:
+    """``query``'s rows of the batch's observations, by joining them (one observation per id, so no row is
+    repeated). Not ``observation_id IN (SELECT …)``: PostgreSQL underestimates that semi-join and probed the
+    decisions once per observation *and* practice, ten times the work (0.76 s against 0.08 s for one chain)."""
+    o, f = aliased(FirmObservation, name="batch_obs"), aliased(Firm, name="batch_firm")
     return (
-        select(o.id).join(f, f.id == o.firm_id).where(f.value_chain_id.in_(batch.chain_ids), o.round_id.in_(round_ids))
+        query.join(o, o.id == observation_id)
+        .join(f, f.id == o.firm_id)
+        .where(f.value_chain_id.in_(batch.chain_ids), o.round_id.in_(round_ids))
     )
 
 
@@ -124,10 +144,9 @@ def _decisions(session: Session, batch: Batch) -> TableClause:
             _flag(and_(knows(d), is_kind)).label(f"aware_{kind.value}"),
         ]
     query = (
-        select(*columns)
+        _of_batch(select(*columns).select_from(d), d.observation_id, batch, batch.round_ids)
         .join(p, p.id == d.practice_id)
-        .where(d.observation_id.in_(_observations_in(batch, batch.round_ids)), p.value_chain_id.in_(batch.chain_ids))
-        .where(p.is_active)
+        .where(p.value_chain_id.in_(batch.chain_ids), p.is_active)
         .group_by(d.observation_id)
     )
     return create_temp(session, "ind_decisions", query, ["observation_id"])
@@ -139,35 +158,35 @@ def _sales(session: Session, batch: Batch) -> TableClause:
     priced = and_(s.qty > 0, s.value.is_not(None))
     value = cast(s.value, Float)
     embedded = and_(s.embedded_services.is_not(None), cast(s.embedded_services, String) != "[]")
+    columns = (
+        s.observation_id.label("observation_id"),
+        _flag(high).label("high_any"),
+        func.sum(case((high, value), else_=0.0)).label("value_high"),
+        func.sum(value).label("value_all"),
+        func.max(m.tier).label("top_tier"),
+        func.sum(case((priced, value), else_=None)).label("priced_value"),
+        func.sum(case((priced, cast(s.qty, Float)), else_=None)).label("priced_qty"),
+        _flag(s.contract.is_(True)).label("any_contract"),
+        _flag(embedded).label("any_embedded"),
+        func.count().label("sales_rows"),
+    )
     query = (
-        select(
-            s.observation_id.label("observation_id"),
-            _flag(high).label("high_any"),
-            func.sum(case((high, value), else_=0.0)).label("value_high"),
-            func.sum(value).label("value_all"),
-            func.max(m.tier).label("top_tier"),
-            func.sum(case((priced, value), else_=None)).label("priced_value"),
-            func.sum(case((priced, cast(s.qty, Float)), else_=None)).label("priced_qty"),
-            _flag(s.contract.is_(True)).label("any_contract"),
-            _flag(embedded).label("any_embedded"),
-            func.count().label("sales_rows"),
-        )
+        _of_batch(select(*columns).select_from(s), s.observation_id, batch, batch.all_round_ids())
         .join(m, m.id == s.end_market_id)
-        .where(s.observation_id.in_(_observations_in(batch, batch.all_round_ids())))
         .group_by(s.observation_id)
     )
-    return create_temp(session, "ind_sales", query, ["observation_id"])  # type: ignore[arg-type]
+    return create_temp(session, "ind_sales", query, ["observation_id"])
 
 
 def _functions(session: Session, batch: Batch) -> TableClause:
     fp, cf = FunctionPerformed, ChainFunction
+    columns = (fp.observation_id.label("observation_id"), func.max(cf.value_added_rank).label("top_rank"))
     query = (
-        select(fp.observation_id.label("observation_id"), func.max(cf.value_added_rank).label("top_rank"))
+        _of_batch(select(*columns).select_from(fp), fp.observation_id, batch, batch.all_round_ids())
         .join(cf, cf.id == fp.chain_function_id)
-        .where(fp.observation_id.in_(_observations_in(batch, batch.all_round_ids())))
         .group_by(fp.observation_id)
     )
-    return create_temp(session, "ind_functions", query, ["observation_id"])  # type: ignore[arg-type]
+    return create_temp(session, "ind_functions", query, ["observation_id"])
 
 
 def _unit_price(sales: Any, deflator: ColumnElement[Any]) -> ColumnElement[float]:
