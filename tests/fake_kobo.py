@@ -36,6 +36,7 @@ class FakeAsset:
     version_id: str | None = None  # the latest version; differs from the deployed one after undeployed edits
     records: list[dict[str, Any]] = field(default_factory=list)
     files: dict[tuple[int, str], tuple[bytes, str]] = field(default_factory=dict)  # (_id, attachment key) -> file
+    chunked: bool = False  # send files without Content-Length, in pieces (as a proxy may)
 
     def attach(self, kobo_id: int, key: str, data: bytes, content_type: str = "image/jpeg") -> None:
         """A file KPI serves at /api/v2/assets/{uid}/data/{_id}/attachments/{key}/ (its uid, or an old numeric id)."""
@@ -128,6 +129,10 @@ class FakeKobo:
             if found is None:
                 return _json({"detail": "Not found."}, 404)
             data, content_type = found
+            if asset_or_none.chunked:
+                return Response(
+                    iter([data[i : i + 1000] for i in range(0, len(data), 1000)]), content_type=content_type
+                )
             return Response(data, content_type=content_type)
         return _json({"detail": "Not found."}, 404)
 

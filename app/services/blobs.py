@@ -45,6 +45,10 @@ class Claims:
     def holds(self, path: Path) -> bool:
         return path in self._held
 
+    def __len__(self) -> int:
+        """Blobs held, each with an open descriptor: a caller that stores many bounds this."""
+        return len(self._held)
+
     def add(self, path: Path, locked: BinaryIO) -> None:
         self._held[path] = locked
 

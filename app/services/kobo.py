@@ -77,6 +77,7 @@ class Stored:
     submission_id: int
     instance_id: str
     kobo_id: int | None
+    files: int = 0  # of the files given, those stored in the version's attachment slots
 
 
 def _target_version(session: Session, form: Form, identity: KoboIdentity, xml_version: str | None) -> FormVersion:
@@ -178,12 +179,12 @@ def store(
         )
     if existing is not None:
         kobo = _link(session, form, kobo, existing.submission, identity, delivery)
-        filled = _fill(session, existing, files) if files else False
+        filled = _fill(session, existing, files) if files else 0
         if kobo.deleted_at is not None:
             _restore(session, kobo, existing.submission)
-            return Stored(Outcome.RESTORED, existing.submission_id, identity.instance_id, identity.kobo_id)
+            return Stored(Outcome.RESTORED, existing.submission_id, identity.instance_id, identity.kobo_id, filled)
         outcome = Outcome.ATTACHED if filled else Outcome.DUPLICATE
-        return Stored(outcome, existing.submission_id, identity.instance_id, identity.kobo_id)
+        return Stored(outcome, existing.submission_id, identity.instance_id, identity.kobo_id, filled)
 
     target = _target_version(session, form, identity, instance.version if instance is not None else None)
     if record is not None:
@@ -203,7 +204,7 @@ def store(
     else:
         outcome = Outcome.STALE if _is_older(session, submission, identity) else Outcome.EDITED
     kobo = _link(session, form, kobo, submission, identity, delivery)
-    version = _add_version(session, submission, target, identity, instance, xml, delivery, files or {})
+    version, filled = _add_version(session, submission, target, identity, instance, xml, delivery, files or {})
     session.add(
         KoboPayload(
             record_id=kobo.id,
@@ -228,7 +229,7 @@ def store(
         session.flush()
         _derive(session, submission, target, had_rows=previous is not None)
     session.flush()
-    return Stored(outcome, submission.id, identity.instance_id, identity.kobo_id)
+    return Stored(outcome, submission.id, identity.instance_id, identity.kobo_id, filled)
 
 
 def _add_version(  # noqa: PLR0917 - the parts of one version
@@ -240,7 +241,8 @@ def _add_version(  # noqa: PLR0917 - the parts of one version
     xml: bytes,
     delivery: Delivery,
     files: Mapping[str, IncomingFile],
-) -> SubmissionVersion:
+) -> tuple[SubmissionVersion, int]:
+    """The new version, and how many of ``files`` filled its slots."""
     version = SubmissionVersion(
         submission_id=submission.id,
         form_pk=submission.form_pk,
@@ -259,22 +261,24 @@ def _add_version(  # noqa: PLR0917 - the parts of one version
     session.flush()
     previous = submission.current_version
     carried = previous.attachments if previous is not None else []
-    attach(session, version.id, expected_files(list(target.binary_paths), instance), files, [], carried=carried)
-    return version
+    expected = expected_files(list(target.binary_paths), instance)
+    attach(session, version.id, expected, files, [], carried=carried)
+    return version, len({spec.name for spec in expected} & set(files))
 
 
-def _fill(session: Session, version: SubmissionVersion, files: Mapping[str, IncomingFile]) -> bool:
-    """Files for the empty slots of a version we hold (as a repeated OpenRosa POST merges them): anything new?"""
+def _fill(session: Session, version: SubmissionVersion, files: Mapping[str, IncomingFile]) -> int:
+    """Files for the empty slots of a version we hold (as a repeated OpenRosa POST merges them): how many?"""
     target = session.get(FormVersion, version.form_version_id)
     assert target is not None  # noqa: S101 - a foreign key
     try:
         instance = read_instance(version.xml)
     except InstanceError:  # stored before, so readable; nothing to fill if not
-        return False
+        return 0
     expected = expected_files(list(target.binary_paths), instance)
-    changed, _ = attach(session, version.id, expected, files, list(version.attachments))
+    empty = {slot.name for slot in version.attachments if slot.sha256 is None}
+    attach(session, version.id, expected, files, list(version.attachments))
     session.flush()
-    return changed
+    return len({spec.name for spec in expected} & empty & set(files))
 
 
 def kobo_submission(session: Session, kobo: KoboRecord) -> Submission:

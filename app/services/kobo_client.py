@@ -81,7 +81,7 @@ class KoboClient:
         """Does ``url`` point to the configured server (where the token may go)?"""
         try:
             self._url(url)
-        except KoboApiError:
+        except (KoboApiError, ValueError):  # ValueError: a malformed URL (e.g. a port out of range)
             return False
         return True
 

@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,6 @@ from app.db import utcnow
 from app.errors import ConflictError, DomainError, InvalidError, NotFoundError
 from app.ingest.kobo import KoboRecordError
 from app.models import (
-    Attachment,
     Form,
     FormState,
     KoboAsset,
@@ -44,7 +43,6 @@ from app.models import (
     KoboRecord,
     KoboSource,
     KoboSyncRun,
-    Submission,
     SyncStatus,
 )
 from app.services import forms, kobo, kobo_attachments
@@ -56,6 +54,7 @@ from app.services.submissions import IncomingFile
 log = logging.getLogger(__name__)
 SessionFactory = Callable[[], Session]
 PAGE_SIZE = 1000  # KPI's maximum (kobo.md §2.3); larger limits are silently capped
+FILES_PER_TRANSACTION = 200  # claimed files (open descriptors) a write transaction of the sync waits for at most
 FETCH_BATCH = 100  # records asked for by _id at once when edits or gaps are found
 DELETE_BATCH = 200
 MAX_PROBLEMS = 20
@@ -317,58 +316,63 @@ class _Context:
     max_file_bytes: int
 
     def store_page(self, records: list[Any], phase: str) -> None:
-        """Download the page's files (fsynced, claimed), then store its records in one transaction; the files of
-        a page that does not commit are removed."""
+        """Store a page's records with their files: each record's files are downloaded (fsynced, claimed) first,
+        then the records stored in one transaction, or in several once FILES_PER_TRANSACTION files are waiting
+        (each claimed file holds a descriptor open until its transaction ends). Records come in ``_id`` order,
+        so each transaction moves the watermark past what it stored and no further."""
         if not records:  # nothing new: no transaction
             return
-        claims = Claims()
-        try:
-            files = self._download(records, claims)
-            with _writing(self.session_factory) as session:
-                _store_page(session, _open_form(session, self.form_pk), self.asset, self.run, records, files)
-                self.run.pages += 1
-                self.run.save(session)  # the watermark moves in the page's own transaction
-        except BaseException:
-            claims.discard()
-            raise
-        claims.release()
-        self.notify(self.run.progress(phase))
-
-    def _download(self, records: list[Any], claims: Claims) -> dict[object, dict[str, IncomingFile]]:
-        """The files of each record (by ``_id``) that the submission we hold does not have yet."""
         ids = [r["_id"] for r in records if isinstance(r, dict) and isinstance(r.get("_id"), int)]
         with self.session_factory() as session:
-            held = _files_held(session, self.form_pk, ids)
-        out: dict[object, dict[str, IncomingFile]] = {}
-        for record in records:
-            if not isinstance(record, dict):
-                continue
-            kobo_id = record.get("_id")
-            wanted, problems = kobo_attachments.remote_files(
-                record, self.asset.uid, self.client, skip=held.get(kobo_id, set())
-            )
-            fetched = kobo_attachments.fetch(self.client, self.blobs, claims, wanted, self.max_file_bytes)
-            for message in problems + fetched.problems:
-                self.run.file_problem(kobo_id, message)
-            if fetched.files:
-                out[kobo_id] = fetched.files
-        return out
+            slots = kobo_attachments.held(session, self.form_pk, ids)
+        batch: list[Any] = []
+        files: dict[object, dict[str, IncomingFile]] = {}
+        claims = Claims()
+        for position, record in enumerate(records):
+            if isinstance(record, dict):
+                try:
+                    got = self._files_of(record, slots.get(record.get("_id")), claims)
+                except BaseException:
+                    claims.discard()
+                    raise
+                if got:
+                    files[record.get("_id")] = got
+            batch.append(record)
+            last = position == len(records) - 1
+            if last or len(claims) >= FILES_PER_TRANSACTION:
+                self._store(batch, files, claims, count_page=last)
+                batch, files, claims = [], {}, Claims()
+        self.notify(self.run.progress(phase))
 
+    def _files_of(
+        self, record: dict[str, Any], slots: kobo_attachments.Slots | None, claims: Claims
+    ) -> dict[str, IncomingFile]:
+        kobo_id = record.get("_id")
+        wanted, problems = kobo_attachments.remote_files(record, self.asset.uid, self.client, slots)
+        got, failed = kobo_attachments.fetch(self.client, self.blobs, claims, wanted, self.max_file_bytes)
+        for message in problems + failed:
+            self.run.file_problem(kobo_id, message)
+        return got
 
-def _files_held(session: Session, form_pk: int, kobo_ids: list[int]) -> dict[object, set[str]]:
-    """The attachments received for the current version of each record we hold, by KoBo ``_id``."""
-    if not kobo_ids:
-        return {}
-    query = (
-        select(KoboRecord.kobo_id, Attachment.name)
-        .join(Submission, Submission.id == KoboRecord.submission_id)
-        .join(Attachment, Attachment.version_id == Submission.current_version_id)
-        .where(KoboRecord.form_pk == form_pk, KoboRecord.kobo_id.in_(kobo_ids), Attachment.sha256.is_not(None))
-    )
-    held: dict[object, set[str]] = {}
-    for kobo_id, name in session.execute(query):
-        held.setdefault(kobo_id, set()).add(name)
-    return held
+    def _store(
+        self, records: list[Any], files: dict[object, dict[str, IncomingFile]], claims: Claims, *, count_page: bool
+    ) -> None:
+        """One write transaction. Its files are removed if it certainly did not commit; once the COMMIT was sent
+        they stay, whatever happens (at worst unreferenced, never a stored row without its file)."""
+        committing = False
+        try:
+            with _writing(self.session_factory) as session:
+                _store_page(session, _open_form(session, self.form_pk), self.asset, self.run, records, files)
+                self.run.pages += count_page
+                self.run.save(session)  # the watermark moves in the same transaction
+                committing = True  # from here on, whether it committed is the database's answer
+        except BaseException:
+            if committing:
+                claims.release()
+            else:
+                claims.discard()
+            raise
+        claims.release()
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
@@ -558,7 +562,7 @@ def _store_page(  # noqa: PLR0917 - a page and where it goes
                 break
             savepoint.commit()
             run.count(stored.outcome)
-            run.files += len(record_files)
+            run.files += stored.files
             break
         if isinstance(kobo_id, int) and not isinstance(kobo_id, bool):
             run.watermark = max(run.watermark or 0, kobo_id)
@@ -590,17 +594,6 @@ def _bare(uuid: str | None) -> str:
     return (uuid or "").removeprefix("uuid:")
 
 
-def _lacking_files(form_pk: int) -> Select[int | None]:
-    """Records we hold whose current version still waits for a file (a hook brought them, or a download failed)."""
-    return (
-        select(KoboRecord.kobo_id)
-        .join(Submission, Submission.id == KoboRecord.submission_id)
-        .join(Attachment, Attachment.version_id == Submission.current_version_id)
-        .where(KoboRecord.form_pk == form_pk, KoboRecord.deleted_at.is_(None), Attachment.sha256.is_(None))
-        .distinct()
-    )
-
-
 def _check_all(context: _Context) -> None:
     asset, run = context.asset, context.run
     remote: dict[int, str] = {}
@@ -616,7 +609,7 @@ def _check_all(context: _Context) -> None:
             or_(KoboRecord.asset_id == asset.id, KoboRecord.asset_id.is_(None)),
         )
         local = {row[0]: row for row in session.execute(mine)}
-        lacking = set(session.scalars(_lacking_files(context.form_pk)))
+        lacking = set(session.scalars(kobo_attachments.lacking(context.form_pk)))
     refetch = [
         kobo_id
         for kobo_id, uuid in remote.items()
