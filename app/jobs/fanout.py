@@ -18,7 +18,7 @@ from flask import Flask
 
 from app.db import engine_of, transaction
 from app.indicators.stats import t_quantile
-from app.services.indicators.refresh import read_pairs, store
+from app.services.indicators.refresh import Computed, read_pairs, store
 
 _app: Flask | None = None  # the application of the parent, inherited by the forked workers
 
@@ -69,13 +69,18 @@ def _in_worker(keys: list[tuple[int, int]]) -> ChainDone:
         return _chain(keys)
 
 
-def _chain(keys: list[tuple[int, int]]) -> ChainDone:
-    started = time.perf_counter()
+def compute_and_store(keys: list[tuple[int, int]]) -> Iterator[tuple[Computed, bool]]:
+    """Read these pairs in one snapshot, then store each in its own short write transaction, yielding it with
+    whether it was stored (False: a newer snapshot was there). The refresh job and the full recompute share it."""
     with transaction(snapshot=True) as session:
         computed = read_pairs(session, keys)
-    done = []
     for result in computed:
         with transaction(write=True) as session:
             stored = store(session, result)
-        done.append((result.round_id, len(result.rows), stored))
+        yield result, stored
+
+
+def _chain(keys: list[tuple[int, int]]) -> ChainDone:
+    started = time.perf_counter()
+    done = [(result.round_id, len(result.rows), stored) for result, stored in compute_and_store(keys)]
     return ChainDone(keys[0][0], done, time.perf_counter() - started, os.getpid())

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, update
 
 from app.db import transaction, utcnow
+from app.jobs.fanout import compute_and_store
 from app.models import JobRun, JobStatus
-from app.services.indicators.refresh import pending, read_pairs, record_failure, store
+from app.services.indicators.refresh import pending, record_failure
 from app.services.kobo_sync import sync_all as kobo_sync_all
 
 if TYPE_CHECKING:
@@ -77,11 +78,7 @@ def _refresh(chain_id: int, task: Any) -> dict[str, Any]:
     run_id = _start(task, "indicators.refresh_chain", {"chain_id": chain_id})
     done: list[dict[str, Any]] = []
     try:
-        with transaction(snapshot=True) as session:
-            computed = read_pairs(session, pairs)
-        for result in computed:
-            with transaction(write=True) as session:
-                stored = store(session, result)
+        for result, stored in compute_and_store(pairs):
             done.append({"round_id": result.round_id, "results": len(result.rows), "stored": stored})
     except Exception as exc:
         log.exception("recomputing the indicators of chain %s failed", chain_id)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from app import create_app
 from app.config import Settings
 from app.db import engine_of, transaction, utcnow
-from app.jobs import jobs_of, tasks
+from app.jobs import fanout, jobs_of, tasks
 from app.models import IndicatorMark, IndicatorResult, IndicatorSet, JobRun, JobStatus, SurveyRound
 from app.services.indicators import refresh
 from tests.helpers import Factory, submit
@@ -152,7 +152,7 @@ def test_a_failed_refresh_is_recorded_and_shown(
     def broken(*_args: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(tasks, "read_pairs", broken)
+    monkeypatch.setattr(fanout, "read_pairs", broken)
     jobs = jobs_of(app)
 
     class LastAttempt:  # what huey passes as the task: no retries left
