@@ -189,9 +189,11 @@ class _Run:
         else:
             self.unchanged += 1
 
-    def problem(self, kobo_id: object, message: str) -> None:
+    def problem(self, kobo_id: object, message: str, *, file: bool = False) -> None:
+        """A record not stored (not asked for again in this run), or a file of a stored record not fetched (its slot
+        stays empty; the record is not asked for again for its files in this run)."""
         self.errors += 1
-        self.failed.add(kobo_id)
+        (self.files_failed if file else self.failed).add(kobo_id)
         if len(self.problems) < MAX_PROBLEMS:
             self.problems.append({"_id": str(kobo_id), "message": message[:500]})
 
@@ -211,13 +213,6 @@ class _Run:
             row.status, row.finished_at, row.error = status, row.heartbeat_at, error
             if status is SyncStatus.SUCCEEDED:
                 asset.last_success_at = row.heartbeat_at
-
-    def file_problem(self, kobo_id: object, message: str) -> None:
-        """A file of a stored record that could not be fetched: reported, its slot stays empty until a later run."""
-        self.errors += 1
-        self.files_failed.add(kobo_id)
-        if len(self.problems) < MAX_PROBLEMS:
-            self.problems.append({"_id": str(kobo_id), "message": message[:500]})
 
     def progress(self, phase: str) -> Progress:
         return Progress(
@@ -351,7 +346,7 @@ class _Context:
         wanted, problems = kobo_attachments.remote_files(record, self.asset.uid, self.client, slots)
         got, failed = kobo_attachments.fetch(self.client, self.blobs, claims, wanted, self.max_file_bytes)
         for message in problems + failed:
-            self.run.file_problem(kobo_id, message)
+            self.run.problem(kobo_id, message, file=True)
         return got
 
     def _store(
