@@ -57,7 +57,7 @@ def test_assets_show_their_last_sync_and_record_counts(client: FlaskClient, fact
     assert asset["import_form"] is False and asset["watermark_id"] == 3
     assert asset["records"] == {"active": 2, "deleted": 1}
     last = asset["last_sync"]
-    assert last["status"] == "succeeded" and last["deleted"] == 1 and last["created"] == 0
+    assert last["status"] == "succeeded" and last["deleted"] == 1 and last["created"] == 0 and last["files"] == 0
     assert last["finished_at"] and last["problems"] == [] and last["error"] is None
     spec = ok(client.get("/api/v1/openapi.json"))
     assert "/api/v1/kobo/assets" in spec["paths"] and "/api/v1/kobo/hooks" in spec["paths"]
