@@ -32,6 +32,7 @@ from app.ingest.kobo import (
     xml_identity,
 )
 from app.models import (
+    Attachment,
     Form,
     FormState,
     FormVersion,
@@ -261,9 +262,7 @@ def _add_version(  # noqa: PLR0917 - the parts of one version
     session.flush()
     previous = submission.current_version
     carried = previous.attachments if previous is not None else []
-    expected = expected_files(list(target.binary_paths), instance)
-    attach(session, version.id, expected, files, [], carried=carried)
-    return version, len({spec.name for spec in expected} & set(files))
+    return version, _take_files(session, version, target, instance, files, [], carried=carried)
 
 
 def _fill(session: Session, version: SubmissionVersion, files: Mapping[str, IncomingFile]) -> int:
@@ -274,11 +273,26 @@ def _fill(session: Session, version: SubmissionVersion, files: Mapping[str, Inco
         instance = read_instance(version.xml)
     except InstanceError:  # stored before, so readable; nothing to fill if not
         return 0
-    expected = expected_files(list(target.binary_paths), instance)
-    empty = {slot.name for slot in version.attachments if slot.sha256 is None}
-    attach(session, version.id, expected, files, list(version.attachments))
+    filled = _take_files(session, version, target, instance, files, list(version.attachments))
     session.flush()
-    return len({spec.name for spec in expected} & empty & set(files))
+    return filled
+
+
+def _take_files(  # noqa: PLR0917 - a version and what fills its slots
+    session: Session,
+    version: SubmissionVersion,
+    target: FormVersion,
+    instance: Instance,
+    files: Mapping[str, IncomingFile],
+    existing: list[Attachment],
+    *,
+    carried: list[Attachment] | None = None,
+) -> int:
+    """Open the slots the instance refers to and put ``files`` in them: how many slots took a file."""
+    expected = expected_files(list(target.binary_paths), instance)
+    before = {slot.name: slot.sha256 for slot in existing}
+    attach(session, version.id, expected, files, existing, carried=carried)
+    return sum(1 for spec in expected if spec.name in files and before.get(spec.name) != files[spec.name].sha256)
 
 
 def kobo_submission(session: Session, kobo: KoboRecord) -> Submission:

@@ -54,30 +54,33 @@ class Slots:
     waiting: set[str] = field(default_factory=set)
 
 
+def _current_slots(form_pk: int, *columns: Any) -> Select[Any]:
+    """``columns`` of the attachment slots of the current version of each record of the form."""
+    return (
+        select(*columns)
+        .join(Submission, Submission.id == KoboRecord.submission_id)
+        .join(Attachment, Attachment.version_id == Submission.current_version_id)
+        .where(KoboRecord.form_pk == form_pk)
+    )
+
+
 def held(session: Session, form_pk: int, kobo_ids: list[int]) -> dict[object, Slots]:
     """The slots of each record we hold among ``kobo_ids`` (KoBo ``_id``s), received or still waiting."""
     if not kobo_ids:
         return {}
-    query = (
-        select(KoboRecord.kobo_id, Attachment.name, Attachment.sha256.is_not(None))
-        .join(Submission, Submission.id == KoboRecord.submission_id)
-        .join(Attachment, Attachment.version_id == Submission.current_version_id)
-        .where(KoboRecord.form_pk == form_pk, KoboRecord.kobo_id.in_(kobo_ids))
-    )
+    query = _current_slots(form_pk, KoboRecord.kobo_id, Attachment.name, Attachment.sha256.is_not(None))
     out: dict[object, Slots] = {}
-    for kobo_id, name, received in session.execute(query):
+    for kobo_id, name, received in session.execute(query.where(KoboRecord.kobo_id.in_(kobo_ids))):
         slots = out.setdefault(kobo_id, Slots())
         (slots.received if received else slots.waiting).add(name)
     return out
 
 
-def lacking(form_pk: int) -> Select[int | None]:
+def lacking(form_pk: int) -> Select[Any]:
     """Records we hold whose current version still waits for a file (a hook brought them, or a download failed)."""
     return (
-        select(KoboRecord.kobo_id)
-        .join(Submission, Submission.id == KoboRecord.submission_id)
-        .join(Attachment, Attachment.version_id == Submission.current_version_id)
-        .where(KoboRecord.form_pk == form_pk, KoboRecord.deleted_at.is_(None), Attachment.sha256.is_(None))
+        _current_slots(form_pk, KoboRecord.kobo_id)
+        .where(KoboRecord.deleted_at.is_(None), Attachment.sha256.is_(None))
         .distinct()
     )
 
@@ -89,7 +92,7 @@ def _answers(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for item in value:
             yield from _answers(item)
-    elif isinstance(value, dict):
+    elif isinstance(value, Mapping):
         for key, item in value.items():
             if not key.startswith("_"):
                 yield from _answers(item)
@@ -119,7 +122,7 @@ def remote_files(
     cannot be fetched, or that a slot of ours waits for and KoBo does not list."""
     listed = record.get("_attachments")
     listed = listed if isinstance(listed, list) else []
-    answered = set(_answers(dict(record)))
+    answered = set(_answers(record))
     cleaned = {_cleaned(name): name for name in answered}
     skip = slots.received if slots is not None else set()
     files: dict[str, RemoteFile] = {}

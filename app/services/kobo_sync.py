@@ -214,34 +214,25 @@ class _Run:
             if status is SyncStatus.SUCCEEDED:
                 asset.last_success_at = row.heartbeat_at
 
+    def _counts(self) -> dict[str, Any]:
+        """What a progress note and the final report both tell."""
+        return {
+            "pages": self.pages,
+            "created": self.created,
+            "edited": self.edited,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "errors": self.errors,
+            "watermark": self.watermark,
+            "files": self.files,
+        }
+
     def progress(self, phase: str) -> Progress:
-        return Progress(
-            phase,
-            self.pages,
-            self.created,
-            self.edited,
-            self.unchanged,
-            self.deleted,
-            self.errors,
-            self.watermark,
-            self.files,
-        )
+        return Progress(phase, **self._counts())
 
     def report(self, uid: str, status: SyncStatus) -> SyncReport:
         return SyncReport(
-            self.id,
-            uid,
-            status,
-            self.pages,
-            self.requests,
-            self.created,
-            self.edited,
-            self.unchanged,
-            self.deleted,
-            self.errors,
-            self.watermark,
-            self.form_imported,
-            self.files,
+            self.id, uid, status, requests=self.requests, form_imported=self.form_imported, **self._counts()
         )
 
 
